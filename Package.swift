@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Saddle: a daemon that tells why training has stalled. Layers, bottom up, as in DESIGN.md:
+/// C modules → SaddleJSON → SaddleRPC; SaddleMath → SaddleModels → SaddleCurvature / SaddleTraining
+/// → SaddleDiagnosis → SaddleServer → saddled. The terminal client `saddle` lives in clients/terminal.
+let package = Package(
+    name: "Saddle",
+    products: [
+        .executable(name: "saddled", targets: ["saddled"]),
+        .executable(name: "saddle", targets: ["saddle"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "SaddleJSON", dependencies: ["CJansson"]),
+        .target(name: "SaddleRPC", dependencies: ["SaddleJSON"]),
+        .target(name: "SaddleMath", dependencies: ["CBLAS", "CLAPACKE"]),
+        .target(name: "SaddleModels", dependencies: ["SaddleMath", "SaddleJSON", "CZlib"]),
+        .target(name: "SaddleCurvature", dependencies: ["SaddleModels", "SaddleMath"]),
+        .target(name: "SaddleTraining", dependencies: ["SaddleModels", "SaddleMath", "SaddleJSON", "CSQLite"]),
+        .target(name: "SaddleDiagnosis", dependencies: ["SaddleCurvature", "SaddleModels", "SaddleMath"]),
+        .target(
+            name: "SaddleServer",
+            dependencies: [
+                "SaddleRPC", "SaddleJSON", "SaddleMath", "SaddleModels", "SaddleCurvature",
+                "SaddleTraining", "SaddleDiagnosis",
+            ]),
+        .executableTarget(
+            name: "saddled",
+            dependencies: [
+                "SaddleServer", "SaddleRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "saddle",
+            dependencies: [
+                "SaddleRPC", "SaddleJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "clients/terminal"),
+
+        .testTarget(name: "SaddleJSONTests", dependencies: ["SaddleJSON"]),
+        .testTarget(name: "SaddleRPCTests", dependencies: ["SaddleRPC", "SaddleJSON"]),
+        .testTarget(name: "SaddleMathTests", dependencies: ["SaddleMath"]),
+        .testTarget(name: "SaddleModelsTests", dependencies: ["SaddleModels", "SaddleMath", "SaddleJSON"]),
+        .testTarget(name: "SaddleCurvatureTests", dependencies: ["SaddleCurvature", "SaddleModels", "SaddleMath"]),
+        .testTarget(name: "SaddleTrainingTests", dependencies: ["SaddleTraining", "SaddleModels", "SaddleMath"]),
+        .testTarget(name: "SaddleDiagnosisTests", dependencies: ["SaddleDiagnosis", "SaddleCurvature", "SaddleModels"]),
+        .testTarget(
+            name: "SaddleServerTests",
+            dependencies: ["SaddleServer", "SaddleRPC", "SaddleJSON"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

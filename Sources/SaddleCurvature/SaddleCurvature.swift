@@ -1,0 +1,1 @@
+// SaddleCurvature: placeholder until the module lands; see ARCHITECTURE.md.

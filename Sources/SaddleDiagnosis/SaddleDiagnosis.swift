@@ -1,0 +1,1 @@
+// SaddleDiagnosis: placeholder until the module lands; see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// SaddleRPC: placeholder until the module lands; see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// SaddleServer: placeholder until the module lands; see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// SaddleTraining: placeholder until the module lands; see ARCHITECTURE.md.
