@@ -1,1 +1,0 @@
-// SaddleRPC: placeholder until the module lands; see ARCHITECTURE.md.

@@ -1,1 +1,0 @@
-// SaddleServer: placeholder until the module lands; see ARCHITECTURE.md.

@@ -1,0 +1,43 @@
+import Foundation
+import SaddleJSON
+import SaddleRPC
+
+/// Saddle's version, reported by `initialize` and `saddled --version`.
+public let saddleVersion = "0.1.0"
+
+/// Settings of the server, from saddled's flags.
+public struct ServerConfiguration: Sendable {
+    public var maxFrameBytes: Int = 64 << 20
+    public var maxJSONDepth: Int = JSON.defaultMaxDepth
+    public init() {}
+}
+
+/// The daemon's method handlers over the state it owns. The server never sees a byte: the
+/// connection in SaddleRPC hands it typed parameters and sends what it returns.
+public final class Server: Sendable {
+    public let configuration: ServerConfiguration
+    let started = Date()
+
+    public init(configuration: ServerConfiguration = ServerConfiguration()) {
+        self.configuration = configuration
+    }
+
+    /// Notifications the server sends (beyond `$/progress` and `window/logMessage`).
+    public static let serverNotifications: [String] = []
+
+    /// The dispatch table of every method the daemon serves.
+    public func methodTable() -> MethodTable {
+        var table = MethodTable()
+        registerDaemonMethods(&table)
+        return table
+    }
+
+    /// A connection over `sink` serving this server's methods.
+    public func makeConnection(sink: any ByteSink, onExit: @escaping @Sendable (Int32) -> Void) -> Connection {
+        let connectionConfiguration = Connection.Configuration(
+            serverName: "saddled", serverVersion: saddleVersion,
+            maxFrameBytes: configuration.maxFrameBytes, maxJSONDepth: configuration.maxJSONDepth,
+            serverNotifications: Self.serverNotifications)
+        return Connection(configuration: connectionConfiguration, methods: methodTable(), sink: sink, onExit: onExit)
+    }
+}
