@@ -190,9 +190,12 @@ public final class Connection: Sendable {
             return
         }
         let token = CancellationToken()
+        let background = entry.execution == .background
+        // Inline requests finish before the next message is read, so only background ones are
+        // tracked (for cancellation); an id still in flight is refused either way.
         let duplicate = state.withLock { s -> Bool in
             if s.inFlight[id] != nil { return true }
-            s.inFlight[id] = InFlight(token: token, target: target)
+            if background { s.inFlight[id] = InFlight(token: token, target: target) }
             return false
         }
         if duplicate {
@@ -208,7 +211,11 @@ public final class Connection: Sendable {
             } catch {
                 outcome = .failure(RPCError(from: error))
             }
-            self.complete(id: id, outcome)
+            if background {
+                self.complete(id: id, outcome)
+            } else {
+                self.answer(id: id, outcome, to: target)
+            }
         }
         switch entry.execution {
         case .inline: run()
@@ -224,11 +231,15 @@ public final class Connection: Sendable {
         guard let entry = state.withLock({ $0.inFlight.removeValue(forKey: id) }) else {
             return  // Already answered: cancelled.
         }
+        answer(id: id, outcome, to: entry.target)
+    }
+
+    private func answer(id: RequestID, _ outcome: Result<JSON, RPCError>, to target: ResponseTarget) {
         switch outcome {
         case .success(let result):
-            deliver(OutgoingMessage.response(id: id, result: result), to: entry.target)
+            deliver(OutgoingMessage.response(id: id, result: result), to: target)
         case .failure(let error):
-            deliver(OutgoingMessage.error(id: id, error), to: entry.target)
+            deliver(OutgoingMessage.error(id: id, error), to: target)
         }
     }
 

@@ -121,6 +121,23 @@ public struct FrameDecoder: Sendable {
         }
     }
 
+    /// N when the header block is exactly `Content-Length: N\r\n\r\n` (any case), else nil.
+    private static func plainContentLength(_ header: [UInt8]) -> Int? {
+        let prefix: [UInt8] = Array("content-length: ".utf8)
+        guard header.count > prefix.count + 4, header.count <= prefix.count + 4 + 18 else { return nil }
+        for i in 0..<prefix.count {
+            let b = header[i]
+            guard (b >= 65 && b <= 90 ? b + 32 : b) == prefix[i] else { return nil }
+        }
+        var value = 0
+        for i in prefix.count..<(header.count - 4) {
+            let d = header[i]
+            guard d >= 48 && d <= 57 else { return nil }
+            value = value * 10 + Int(d - 48)
+        }
+        return value
+    }
+
     private mutating func compact() {
         if start == buffer.count {
             buffer.removeAll(keepingCapacity: true)
@@ -156,6 +173,16 @@ public struct FrameDecoder: Sendable {
     }
 
     private mutating func handleHeader(_ header: [UInt8], emit: (EventView) -> Void) {
+        if case .header = state, let length = Self.plainContentLength(header) {
+            // The common case, "Content-Length: N\r\n\r\n" alone, without building strings.
+            if length > maxFrameBytes {
+                emit(.oversized(declared: length, limit: maxFrameBytes))
+                state = .skipping(remaining: length)
+            } else {
+                state = .body(length: length)
+            }
+            return
+        }
         let wasResyncing: Bool
         if case .resync = state { wasResyncing = true } else { wasResyncing = false }
         var headerBytes = header[...]
