@@ -82,7 +82,7 @@ public final class Connection: Sendable {
     /// The current lifecycle state.
     public var lifecycle: Lifecycle { state.withLock { $0.lifecycle } }
 
-    /// Ids of requests being worked on.
+    /// Background requests being worked on (inline ones finish before the next message is read).
     public var requestsInFlight: Int { state.withLock { $0.inFlight.count } }
 
     /// Every request method this connection answers, lifecycle included, sorted.
