@@ -2,8 +2,6 @@ import Foundation
 import SaddleJSON
 import SaddleRPC
 
-/// Saddle's version, reported by `initialize` and `saddled --version`.
-public let saddleVersion = "0.1.0"
 
 /// Settings of the server, from saddled's flags.
 public struct ServerConfiguration: Sendable {

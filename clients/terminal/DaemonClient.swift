@@ -1,0 +1,122 @@
+import Foundation
+import SaddleJSON
+import SaddleRPC
+import Synchronization
+
+/// A client of saddled: spawns the daemon (or is handed its pipes), sends requests, matches answers
+/// by id, and hands notifications to a callback. Framing is SaddleRPC's codec, the same one the daemon uses.
+final class DaemonClient: Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        let method: String
+        let code: Int64
+        let message: String
+        var description: String { "\(method) failed (\(code)): \(message)" }
+    }
+
+    private struct State {
+        var nextID: Int64 = 1
+        var answers: [Int64: JSON] = [:]
+        var closed = false
+    }
+
+    private let process: Process
+    private let input: FileHandle
+    private let state = Mutex(State())
+    private let arrived = NSCondition()
+    private let onNotification: @Sendable (String, JSON) -> Void
+
+    /// Starts `saddled` (next to this executable unless `$SADDLED` names another) with `arguments`.
+    init(arguments: [String] = [], onNotification: @escaping @Sendable (String, JSON) -> Void) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonClient.daemonPath())
+        process.arguments = arguments
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.standardError
+        try process.run()
+        self.process = process
+        self.input = stdin.fileHandleForWriting
+        self.onNotification = onNotification
+        let output = stdout.fileHandleForReading
+        let thread = Thread { [self] in self.readLoop(output) }
+        thread.name = "saddle client reader"
+        thread.start()
+    }
+
+    static func daemonPath() -> String {
+        if let path = ProcessInfo.processInfo.environment["SADDLED"] { return path }
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return me.deletingLastPathComponent().appendingPathComponent("saddled").path
+    }
+
+    private func readLoop(_ output: FileHandle) {
+        var decoder = FrameDecoder()
+        while true {
+            let data = output.availableData
+            if data.isEmpty { break }
+            data.withUnsafeBytes { raw in
+                decoder.feed(raw) { event in
+                    guard case .frame(let body) = event, let message = try? JSON.parse(body, maxDepth: 256) else { return }
+                    if case .string(let method)? = message["method"] {
+                        onNotification(method, message["params"] ?? .null)
+                    } else if let id = message["id"]?.int64Value {
+                        arrived.lock()
+                        state.withLock { $0.answers[id] = message }
+                        arrived.broadcast()
+                        arrived.unlock()
+                    }
+                }
+            }
+        }
+        arrived.lock()
+        state.withLock { $0.closed = true }
+        arrived.broadcast()
+        arrived.unlock()
+    }
+
+    /// Sends a request and waits for its answer; throws ``Failure`` for an error answer.
+    @discardableResult
+    func call(_ method: String, _ params: JSON = .object([:])) throws -> JSON {
+        let id = state.withLock { s -> Int64 in defer { s.nextID += 1 }; return s.nextID }
+        try send(["jsonrpc": "2.0", "id": .int(id), "method": .string(method), "params": params])
+        arrived.lock()
+        defer { arrived.unlock() }
+        while true {
+            let (answer, closed) = state.withLock { s in (s.answers.removeValue(forKey: id), s.closed) }
+            if let answer {
+                if let error = answer["error"] {
+                    throw Failure(method: method, code: error["code"]?.int64Value ?? 0,
+                                  message: error["message"]?.stringValue ?? "\(error)")
+                }
+                return answer["result"] ?? .null
+            }
+            if closed { throw Failure(method: method, code: 0, message: "saddled exited") }
+            arrived.wait()
+        }
+    }
+
+    func notify(_ method: String, _ params: JSON = .object([:])) throws {
+        try send(["jsonrpc": "2.0", "method": .string(method), "params": params])
+    }
+
+    private func send(_ message: JSON) throws {
+        input.write(Data(FrameEncoder.encode(try message.serialized())))
+    }
+
+    /// initialize + initialized.
+    func initialize(options: JSON? = nil) throws {
+        var params: [String: JSON] = ["processId": .int(Int(ProcessInfo.processInfo.processIdentifier)),
+                                      "clientInfo": ["name": "saddle"], "capabilities": [:]]
+        if let options { params["initializationOptions"] = options }
+        try call("initialize", .object(params))
+        try notify("initialized")
+    }
+
+    /// shutdown + exit, then waits for the daemon to end.
+    func close() {
+        _ = try? call("shutdown", .null)
+        try? notify("exit")
+        process.waitUntilExit()
+    }
+}

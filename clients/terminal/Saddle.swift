@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import SaddleRPC
+
+/// `saddle`: the terminal client of saddled. It presents; the daemon computes.
+@main
+struct Saddle: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "saddle",
+        abstract: "Terminal client of the Saddle daemon: why has training stalled?",
+        version: saddleVersion,
+        subcommands: [Status.self])
+}
+
+/// `saddle status`: starts a daemon and prints its status (a smoke test of the set-up).
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start saddled and print its status.")
+    func run() throws {
+        let client = try DaemonClient { _, _ in }
+        try client.initialize()
+        let status = try client.call("daemon/status")
+        print(try status.serializedString())
+        client.close()
+    }
+}
