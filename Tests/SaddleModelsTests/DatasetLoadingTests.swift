@@ -201,6 +201,9 @@ final class DatasetLoadingTests: XCTestCase {
         assertRefuses(.shapeMismatch, ["four.npy", "(4,)", "good.npy has 3 rows"]) { _ = try Dataset.loadNPY(inputs: good, targets: four) }
         let negative = try write("negative.npy", npy(descr: "<i8", shape: "(3,)", data: le([Int64(0), -1, 0])))
         assertRefuses(.badLabel, ["negative.npy", "label at row 1 is -1"]) { _ = try Dataset.loadNPY(inputs: good, targets: negative) }
+        let none = try write("none.npy", npy(descr: "<f8", shape: "(0, 2)", data: []))
+        let noLabels = try write("nolabels.npy", npy(descr: "<i8", shape: "(0,)", data: []))
+        assertRefuses(.shapeMismatch, ["has no samples"]) { _ = try Dataset.loadNPY(inputs: none, targets: noLabels) }
         assertRefuses(.badLabel, ["labels.npy", "label at row 1 is 1", "0…0"]) {
             _ = try Dataset.loadNPY(inputs: good, targets: labels, classCount: 1)
         }

@@ -60,8 +60,8 @@ extension Dataset {
 
     /// Class targets from integer labels, checking each is a valid index (naming the row otherwise).
     static func classTargets(_ labels: [Int64], file: String, classCount: Int?) throws(DatasetError) -> DatasetTargets {
-        if let classCount, classCount < 1 {
-            throw DatasetError(.invalidParameters, file: file, "classCount must be positive, got \(classCount)")
+        if let classCount, classCount < 1 || classCount > Int(Int32.max) {
+            throw DatasetError(.invalidParameters, file: file, "classCount must be between 1 and \(Int32.max), got \(classCount)")
         }
         let limit = Int64(classCount ?? Int(Int32.max))
         if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= limit }) {

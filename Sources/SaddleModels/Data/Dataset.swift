@@ -23,7 +23,7 @@ public struct Dataset: Sendable, Equatable {
     /// Where the data came from: the files read or the generator and its parameters.
     public var provenance: String
 
-    /// Checks that `inputs` holds `sampleCount × inputWidth` finite values, that targets have one
+    /// Checks that `inputs` holds at least one row and `sampleCount × inputWidth` finite values, that targets have one
     /// row per sample and are finite, and that class labels lie in `0..<classCount`.
     public init(name: String, inputs: [Double], inputWidth: Int, targets: DatasetTargets, provenance: String)
         throws(DatasetError)
@@ -36,6 +36,9 @@ public struct Dataset: Sendable, Equatable {
                 "data set \"\(name)\": \(inputs.count) input values do not divide into rows of width \(inputWidth)")
         }
         let samples = inputs.count / inputWidth
+        guard samples > 0 else {
+            throw DatasetError(.shapeMismatch, "data set \"\(name)\" has no samples; give at least one row")
+        }
         if let bad = inputs.firstIndex(where: { !$0.isFinite }) {
             throw DatasetError(.nonFinite,
                 "data set \"\(name)\": input at row \(bad / inputWidth), column \(bad % inputWidth) is \(inputs[bad]); remove or impute non-finite values")

@@ -51,6 +51,10 @@ public struct DatasetGenerator: Sendable, Equatable, JSONDecodable {
         case .teacherStudent(let p): (samples, width, targetWidth, kindName) = (p.samples, p.inputs, p.outputs, "teacherStudent")
         case .deepLinear(let p): (samples, width, targetWidth, kindName) = (p.samples, p.inputs, p.outputs, "deepLinear")
         }
+        guard samples > 0, width > 0, targetWidth > 0, width < Int32.max, targetWidth < Int32.max else {
+            throw DatasetError(.invalidParameters,
+                "generator \(kindName): samples (\(samples)), input width (\(width)) and target width (\(targetWidth)) must be positive")
+        }
         let (bytes, overflow) = samples.multipliedReportingOverflow(by: (width + targetWidth) * 8)
         if overflow || bytes > maxBytes {
             throw DatasetError(.tooLarge,

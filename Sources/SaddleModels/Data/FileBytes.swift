@@ -9,6 +9,9 @@ enum FileBytes {
     /// The bytes of `path`, inflated if gzip-compressed. Throws `fileNotFound`, `tooLarge`
     /// (naming the limit), or `truncated` for a gzip stream that ends early.
     static func read(_ path: String, maxBytes: Int, what: String = "file") throws(DatasetError) -> [UInt8] {
+        guard maxBytes >= 0 else {
+            throw DatasetError(.invalidParameters, file: path, "maxBytes must be non-negative, got \(maxBytes)")
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw DatasetError(.fileNotFound, file: path,
@@ -30,8 +33,8 @@ enum FileBytes {
             throw tooLarge(path, what: what, size: "\(size) bytes", maxBytes: maxBytes)
         }
         handle.seek(toFileOffset: 0)
-        // Read at most one byte past the limit, in case the file grew since stat.
-        let data = handle.readData(ofLength: maxBytes + 1)
+        // Read at most one byte past the size seen, to notice a file that grew since stat.
+        let data = handle.readData(ofLength: size + 1)
         if data.count > maxBytes {
             throw tooLarge(path, what: what, size: "more than \(maxBytes) bytes", maxBytes: maxBytes)
         }
