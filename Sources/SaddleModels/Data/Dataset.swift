@@ -1,0 +1,135 @@
+import SaddleMath
+
+/// The targets of a whole data set, kept in double precision.
+public enum DatasetTargets: Sendable, Equatable {
+    /// Row-major `sampleCount × width` real targets (mean squared error, binary cross-entropy).
+    case regression([Double], width: Int)
+    /// One class index in `0..<classCount` per sample (softmax cross-entropy).
+    case classes([Int32], classCount: Int)
+}
+
+/// A data set held in memory: row-major inputs and their targets, in double precision.
+///
+/// A value type, shared freely between the server, runs and curvature requests. Every value is
+/// finite and every label in range: the initializer checks, so loaders and generators cannot
+/// hand out a data set that poisons training. Batches are converted to the model's precision.
+public struct Dataset: Sendable, Equatable {
+    public var name: String
+    public let sampleCount: Int
+    public let inputWidth: Int
+    /// Row-major `sampleCount × inputWidth` inputs.
+    public let inputs: [Double]
+    public let targets: DatasetTargets
+    /// Where the data came from: the files read or the generator and its parameters.
+    public var provenance: String
+
+    /// Checks that `inputs` holds at least one row and `sampleCount × inputWidth` finite values, that targets have one
+    /// row per sample and are finite, and that class labels lie in `0..<classCount`.
+    public init(name: String, inputs: [Double], inputWidth: Int, targets: DatasetTargets, provenance: String)
+        throws(DatasetError)
+    {
+        guard inputWidth > 0 else {
+            throw DatasetError(.shapeMismatch, "data set \"\(name)\": input width must be positive, got \(inputWidth)")
+        }
+        guard inputs.count % inputWidth == 0 else {
+            throw DatasetError(.shapeMismatch,
+                "data set \"\(name)\": \(inputs.count) input values do not divide into rows of width \(inputWidth)")
+        }
+        let samples = inputs.count / inputWidth
+        guard samples > 0 else {
+            throw DatasetError(.shapeMismatch, "data set \"\(name)\" has no samples; give at least one row")
+        }
+        if let bad = inputs.firstIndex(where: { !$0.isFinite }) {
+            throw DatasetError(.nonFinite,
+                "data set \"\(name)\": input at row \(bad / inputWidth), column \(bad % inputWidth) is \(inputs[bad]); remove or impute non-finite values")
+        }
+        switch targets {
+        case .regression(let values, let width):
+            guard width > 0, values.count == samples * width else {
+                throw DatasetError(.shapeMismatch,
+                    "data set \"\(name)\": \(samples) samples need \(samples) target rows of width \(max(width, 1)), got \(values.count) values with width \(width)")
+            }
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw DatasetError(.nonFinite,
+                    "data set \"\(name)\": target at row \(bad / width), column \(bad % width) is \(values[bad]); remove or impute non-finite values")
+            }
+        case .classes(let labels, let classCount):
+            guard labels.count == samples else {
+                throw DatasetError(.shapeMismatch,
+                    "data set \"\(name)\": \(samples) samples need \(samples) class labels, got \(labels.count)")
+            }
+            guard classCount >= 1 else {
+                throw DatasetError(.badLabel, "data set \"\(name)\": class count must be positive, got \(classCount)")
+            }
+            if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classCount }) {
+                throw DatasetError(.badLabel,
+                    "data set \"\(name)\": label at row \(bad) is \(labels[bad]), outside 0..<\(classCount); class labels must be indices 0…\(classCount - 1)")
+            }
+        }
+        self.name = name
+        self.sampleCount = samples
+        self.inputWidth = inputWidth
+        self.inputs = inputs
+        self.targets = targets
+        self.provenance = provenance
+    }
+
+    /// The number of target columns (regression width) or classes.
+    public var targetWidth: Int {
+        switch targets {
+        case .regression(_, let width): return width
+        case .classes(_, let classCount): return classCount
+        }
+    }
+
+    /// Whether the targets are class indices.
+    public var isClassification: Bool {
+        if case .classes = targets { return true }
+        return false
+    }
+
+    /// Bytes held by inputs and targets (what the server counts against its memory budget).
+    public var byteSize: Int {
+        let targetBytes: Int
+        switch targets {
+        case .regression(let values, _): targetBytes = values.count * MemoryLayout<Double>.stride
+        case .classes(let labels, _): targetBytes = labels.count * MemoryLayout<Int32>.stride
+        }
+        return inputs.count * MemoryLayout<Double>.stride + targetBytes
+    }
+
+    /// The samples at `indices` (in that order, repeats allowed) in precision `T`.
+    /// Every index must lie in `0..<sampleCount` (a precondition: indices come from the sampler, not users).
+    public func batch<T: BLASScalar>(indices: [Int], as type: T.Type = T.self) -> Batch<T> {
+        var x = [T]()
+        x.reserveCapacity(indices.count * inputWidth)
+        for i in indices {
+            precondition(i >= 0 && i < sampleCount, "batch index \(i) outside 0..<\(sampleCount)")
+            let start = i * inputWidth
+            for j in start..<(start + inputWidth) { x.append(T(inputs[j])) }
+        }
+        let t: Targets<T>
+        switch targets {
+        case .regression(let values, let width):
+            var y = [T]()
+            y.reserveCapacity(indices.count * width)
+            for i in indices {
+                for j in (i * width)..<((i + 1) * width) { y.append(T(values[j])) }
+            }
+            t = .dense(y, width: width)
+        case .classes(let labels, _):
+            t = .classes(indices.map { labels[$0] })
+        }
+        return Batch(inputs: x, rows: indices.count, inputWidth: inputWidth, targets: t)
+    }
+
+    /// The contiguous samples in `range` in precision `T`; the range must lie within `0..<sampleCount`.
+    public func batch<T: BLASScalar>(range: Range<Int>, as type: T.Type = T.self) -> Batch<T> {
+        batch(indices: Array(range), as: type)
+    }
+
+    /// All samples as one batch in precision `T` (full-batch loss, gradient and curvature).
+    public func fullBatch<T: BLASScalar>(as type: T.Type = T.self) -> Batch<T> {
+        batch(range: 0..<sampleCount, as: type)
+    }
+}
