@@ -3,13 +3,23 @@ import SaddleMath
 extension Evaluator {
     /// Forward pass: every buffer's values for `rows` rows of buffer 0.
     func forward(_ p: UnsafePointer<T>, rows: Int) {
-        for node in plan.nodes {
+        var fused = -1
+        for (index, node) in plan.nodes.enumerated() where index != fused {
             switch node {
             case .dense(let n):
                 let z = value(n.output)
                 T.gemm(transA: false, transB: true, m: rows, n: n.outWidth, k: n.inWidth, alpha: 1,
                        a: value(n.input), lda: n.inWidth, b: p + n.weight, ldb: n.inWidth, beta: 0, c: z, ldc: n.outWidth)
-                if let bias = n.bias { addRowVector(p + bias, to: z, rows: rows, width: n.outWidth) }
+                // Bias and a following ReLU or tanh in one pass over the output.
+                if index + 1 < plan.nodes.count, case .activation(let a) = plan.nodes[index + 1], a.input == n.output,
+                   a.activation == .relu || a.activation == .tanh
+                {
+                    biasActivation(p, bias: n.bias, z: z, y: value(a.output), rows: rows, width: n.outWidth,
+                                   tanh: a.activation == .tanh)
+                    fused = index + 1
+                } else if let bias = n.bias {
+                    addRowVector(p + bias, to: z, rows: rows, width: n.outWidth)
+                }
             case .activation(let n):
                 let z = value(n.input), y = value(n.output)
                 let count = rows * n.width
@@ -24,6 +34,21 @@ extension Evaluator {
             case .add(let n):
                 let a = value(n.input), b = value(n.skip), y = value(n.output)
                 for i in 0..<(rows * n.width) { y[i] = a[i] + b[i] }
+            }
+        }
+    }
+
+    @inline(__always) func biasActivation(_ p: UnsafePointer<T>, bias: Int?, z: UnsafeMutablePointer<T>,
+                                          y: UnsafeMutablePointer<T>, rows: Int, width: Int, tanh: Bool)
+    {
+        let b = bias.map { p + $0 }
+        for r in 0..<rows {
+            let zr = z + r * width, yr = y + r * width
+            if let b { for j in 0..<width { zr[j] += b[j] } }
+            if tanh {
+                for j in 0..<width { yr[j] = tanhT(zr[j]) }
+            } else {
+                for j in 0..<width { let x = zr[j]; yr[j] = x > 0 ? x : 0 }
             }
         }
     }
