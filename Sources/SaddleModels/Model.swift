@@ -8,7 +8,8 @@ import SaddleMath
 /// ``parameters(as:)``.
 public struct Model: Sendable {
     public let spec: ModelSpec
-    /// The flat parameter vector (``parameterCount`` values).
+    /// The flat parameter vector (``parameterCount`` values). Assigning a vector of another length traps;
+    /// for untrusted input use ``init(spec:parameters:)``, which throws.
     public var parameters: [Double] {
         didSet { precondition(parameters.count == plan.parameterCount, "parameter count must not change") }
     }
