@@ -46,6 +46,6 @@ extension Model {
 
     /// Writes the parameters to a safetensors file (F32 or F64) that PyTorch's `load_file` reads.
     public func saveWeights(to path: String, dtype: Safetensors.DType = .f64) throws(ModelError) {
-        try FileBytes.write(weightsBytes(dtype: dtype), to: path)
+        try WeightFiles.write(weightsBytes(dtype: dtype), to: path)
     }
 }

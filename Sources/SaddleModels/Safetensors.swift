@@ -115,9 +115,15 @@ public struct Safetensors: Sendable {
         return TensorInfo(dtype: dtype, shape: shape, bytes: Int(begin)..<Int(end))
     }
 
-    /// Reads a file from disk.
-    public init(contentsOf path: String) throws(ModelError) {
-        try self.init(bytes: try FileBytes.read(path))
+    /// Reads a file from disk, refusing one larger than `maxBytes`.
+    public init(contentsOf path: String, maxBytes: Int = 1 << 34) throws(ModelError) {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileBytes.read(path, maxBytes: maxBytes, what: "weights file")
+        } catch {
+            throw .io(error.message)
+        }
+        try self.init(bytes: bytes)
     }
 
     /// A floating-point tensor's values as Double (row-major). Throws for a missing name or an I64 tensor.
@@ -189,23 +195,8 @@ public struct Safetensors: Sendable {
     }
 }
 
-/// Whole-file reads and writes through the C library, with errors that name the path.
-enum FileBytes {
-    static func read(_ path: String) throws(ModelError) -> [UInt8] {
-        guard let file = fopen(path, "rb") else { throw .io("cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { fclose(file) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n > 0 { out.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count {
-                if ferror(file) != 0 { throw .io("cannot read \(path)") }
-                return out
-            }
-        }
-    }
-
+/// Whole-file writes through the C library, with errors that name the path (reads go through `FileBytes`).
+enum WeightFiles {
     static func write(_ bytes: [UInt8], to path: String) throws(ModelError) {
         guard let file = fopen(path, "wb") else { throw .io("cannot create \(path): \(String(cString: strerror(errno)))") }
         let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }

@@ -65,7 +65,7 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertTrue(message { _ = try Safetensors(bytes: withHeader(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: 12)) }.contains("overlap"))
         XCTAssertTrue(message { _ = try Safetensors(bytes: withHeader("[1]", data: 0)) }.contains("must be a JSON object"))
         XCTAssertTrue(message { _ = try Safetensors(bytes: withHeader("{not json", data: 0)) }.contains("not valid JSON"))
-        XCTAssertTrue(message { _ = try Safetensors(contentsOf: "/nonexistent/w.safetensors") }.hasPrefix("cannot open /nonexistent/w.safetensors"))
+        XCTAssertTrue(message { _ = try Safetensors(contentsOf: "/nonexistent/w.safetensors") }.hasPrefix("weights file /nonexistent/w.safetensors does not exist"))
     }
 
     func testWeightsMismatchListsEveryProblem() throws {
