@@ -1,0 +1,112 @@
+import SaddleJSON
+
+/// How an evidence value was compared with its threshold. Raw values are the wire spelling.
+public enum Comparison: String, Sendable, Equatable, CaseIterable {
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
+    /// |value − threshold| ≤ band (the band is stated in the item's note).
+    case within = "within"
+    /// The value is not finite (threshold is unused and set to 0).
+    case notFinite = "notFinite"
+}
+
+/// One number the diagnosis weighed, the threshold it was compared with, and what it says.
+public struct EvidenceItem: Sendable, Equatable {
+    /// A stable identifier, e.g. `lambdaMin`, `gradNorm`, `dataWaitShare`.
+    public var name: String
+    /// The measured value; may be NaN or infinite (sent as strings on the wire).
+    public var value: Double
+    public var threshold: Double
+    /// The comparison `value comparison threshold` that was tested.
+    public var comparison: Comparison
+    /// Whether that comparison held.
+    public var holds: Bool
+    /// The verdict this item bears on.
+    public var concerns: Verdict
+    /// True when the item supports ``concerns``; false when it argues against it.
+    public var supports: Bool
+    /// Whether the verdict rests on this item.
+    public var decisive: Bool
+    public var note: String
+
+    public init(name: String, value: Double, threshold: Double, comparison: Comparison, holds: Bool,
+                concerns: Verdict, supports: Bool, decisive: Bool = false, note: String)
+    {
+        self.name = name
+        self.value = value
+        self.threshold = threshold
+        self.comparison = comparison
+        self.holds = holds
+        self.concerns = concerns
+        self.supports = supports
+        self.decisive = decisive
+        self.note = note
+    }
+
+    /// The wire value of `pointsTo`: the verdict's name, or `"against"`.
+    public var pointsTo: String { supports ? concerns.rawValue : "against" }
+}
+
+/// A remedy that fits the verdict and its evidence.
+public struct Recommendation: Sendable, Equatable {
+    /// Stable identifier, e.g. `momentum`, `negativeCurvatureStep`.
+    public var id: String
+    public var text: String
+    public init(id: String, text: String) {
+        self.id = id
+        self.text = text
+    }
+}
+
+/// The result of a diagnosis: a verdict, how sure it is, the evidence, remedies, and what was missing.
+public struct Diagnosis: Sendable, Equatable {
+    public var verdict: Verdict
+    /// In [0, 1]; see ``Diagnoser`` for how it is computed.
+    public var confidence: Double
+    /// One sentence: why this verdict.
+    public var reason: String
+    /// Every item weighed, in the order the procedure weighed them.
+    public var evidence: [EvidenceItem]
+    public var recommendations: [Recommendation]
+    /// Names of ``Evidence`` fields that were absent and would have sharpened the verdict.
+    public var missing: [String]
+
+    public init(verdict: Verdict, confidence: Double, reason: String, evidence: [EvidenceItem],
+                recommendations: [Recommendation], missing: [String])
+    {
+        self.verdict = verdict
+        self.confidence = confidence
+        self.reason = reason
+        self.evidence = evidence
+        self.recommendations = recommendations
+        self.missing = missing
+    }
+}
+
+extension EvidenceItem: JSONEncodable {
+    public var json: JSON {
+        [
+            "name": .string(name), "value": JSON.number(value), "threshold": JSON.number(threshold),
+            "comparison": .string(comparison.rawValue), "holds": .bool(holds), "pointsTo": .string(pointsTo),
+            "concerns": .string(concerns.rawValue), "decisive": .bool(decisive), "note": .string(note),
+        ]
+    }
+}
+
+extension Recommendation: JSONEncodable {
+    public var json: JSON { ["id": .string(id), "text": .string(text)] }
+}
+
+extension Diagnosis: JSONEncodable {
+    /// `{verdict, confidence, reason, evidence: [...], recommendations: [...], missing: [...]}`; non-finite
+    /// numbers as the strings "NaN", "Infinity", "-Infinity".
+    public var json: JSON {
+        [
+            "verdict": .string(verdict.rawValue), "confidence": JSON.number(confidence), "reason": .string(reason),
+            "evidence": .array(evidence.map(\.json)), "recommendations": .array(recommendations.map(\.json)),
+            "missing": .array(missing.map { .string($0) }),
+        ]
+    }
+}

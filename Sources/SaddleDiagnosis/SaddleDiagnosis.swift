@@ -1,1 +1,0 @@
-// SaddleDiagnosis: placeholder until the module lands; see ARCHITECTURE.md.

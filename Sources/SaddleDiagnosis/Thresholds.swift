@@ -1,0 +1,218 @@
+import SaddleJSON
+
+/// Every threshold the diagnosis compares against, by name, with its default. Each can be overridden
+/// from JSON (``init(from:)``); ``catalog`` lists names, defaults, allowed ranges and meanings, so the
+/// protocol reference and clients can show them.
+///
+/// Scale conventions: gradient and spectrum tests are relative (to the early gradient scale, to
+/// max(1, |f|), or to |λ|max), because absolute numbers mean nothing across models.
+public struct Thresholds: Sendable, Equatable {
+    /// ‖g‖ ≤ smallGradientRelative · (early gradient scale) → small gradient. Default 0.01.
+    public var smallGradientRelative = 0.01
+    /// ‖g‖ ≤ smallGradientAbsolute · max(1, |f|) → small gradient (applies with or without history).
+    /// Default 1e-6.
+    public var smallGradientAbsolute = 1e-6
+    /// Number of first steps whose median gradient norm is the early scale. Default 10.
+    public var earlyWindow = 10
+    /// λ_min < −negativeCurvature · |λ|max → clearly negative curvature (a strict saddle). Default 1e-4.
+    public var negativeCurvature = 1e-4
+    /// |λ|max ≤ flatSpectrum · max(1, |f|) → the whole spectrum is ≈ 0. Default 1e-6.
+    public var flatSpectrum = 1e-6
+    /// Negative spectral mass above this → negative curvature (when λ_min is unknown). Default 0.01.
+    public var negativeSpectralMass = 0.01
+    /// A probe decrease above escapeDecrease · max(1, |f|) counts as descent. Default 1e-8.
+    public var escapeDecrease = 1e-8
+    /// Trailing steps over which the loss trend is measured. Default 50.
+    public var plateauWindow = 50
+    /// |relative loss change over the window| below this → flat loss; below its negative → falling.
+    /// Default 0.01.
+    public var plateauRelativeSlope = 0.01
+    /// Relative loss growth over the window above this (and the last third's median above the first
+    /// third's by the same factor) → sustained growth. Default 0.5.
+    public var divergenceLossGrowth = 0.5
+    /// Gradient- or weight-norm growth factor (median of the window's last third over its first)
+    /// above this, with the loss not falling → diverging. Default 10.
+    public var divergenceNormGrowth = 10.0
+    /// The stability bound for lr·λ_max (gradient descent on a quadratic diverges above 2). Default 2.
+    public var edgeOfStability = 2.0
+    /// lr·λ_max within edgeOfStability · (1 ± edgeOfStabilityBand), loss falling on average → edge of
+    /// stability (not divergence, not ill-conditioning). Default 0.1.
+    public var edgeOfStabilityBand = 0.1
+    /// Mean cosine between mini-batch gradients below this → noise dominates. Default 0.1.
+    public var cosineNoise = 0.1
+    /// Noise scale over batch size above this → noise dominates. Default 10.
+    public var noiseScale = 10.0
+    /// λ_max / λ_min (both positive) above this → ill-conditioned. Default 1e6.
+    public var conditionNumber = 1e6
+    /// Dead-ReLU share above this → plateau. Default 0.5.
+    public var deadFraction = 0.5
+    /// Saturated-unit share above this → plateau. Default 0.5.
+    public var saturatedFraction = 0.5
+    /// Trailing steps over which data-pipeline statistics are measured. Default 20.
+    public var dataWindow = 20
+    /// Data-wait share of step time at or above this → stall. Default 0.5.
+    public var dataWaitShare = 0.5
+    /// Throughput drop (1 − recent/earlier) at or above this → stall. Default 0.5.
+    public var throughputDrop = 0.5
+    /// Share of repeated batches at or above this → stall. Default 0.5.
+    public var repeatedBatchShare = 0.5
+    /// Mean normalized label entropy at or below this → stall (one-label batches). Default 0.1.
+    public var labelEntropy = 0.1
+
+    public init() {}
+
+    /// A threshold's name, default, allowed range and meaning.
+    public struct Info: Sendable, Equatable {
+        public let name: String
+        public let defaultValue: Double
+        public let isInteger: Bool
+        public let minimum: Double
+        public let maximum: Double
+        public let meaning: String
+    }
+
+    /// All thresholds, in a fixed order.
+    public static let catalog: [Info] = [
+        Info(name: "smallGradientRelative", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: 1,
+             meaning: "gradient small if ‖g‖ ≤ this × early gradient scale"),
+        Info(name: "smallGradientAbsolute", defaultValue: 1e-6, isInteger: false, minimum: 0, maximum: .infinity,
+             meaning: "gradient small if ‖g‖ ≤ this × max(1, |loss|)"),
+        Info(name: "earlyWindow", defaultValue: 10, isInteger: true, minimum: 1, maximum: 1_000_000,
+             meaning: "first steps whose median gradient norm is the early scale"),
+        Info(name: "negativeCurvature", defaultValue: 1e-4, isInteger: false, minimum: 0, maximum: 1,
+             meaning: "λ_min clearly negative if λ_min < −this × |λ|max"),
+        Info(name: "flatSpectrum", defaultValue: 1e-6, isInteger: false, minimum: 0, maximum: .infinity,
+             meaning: "spectrum ≈ 0 if |λ|max ≤ this × max(1, |loss|)"),
+        Info(name: "negativeSpectralMass", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: 1,
+             meaning: "negative curvature if the spectral mass below −tol exceeds this"),
+        Info(name: "escapeDecrease", defaultValue: 1e-8, isInteger: false, minimum: 0, maximum: .infinity,
+             meaning: "a probe found descent if its decrease exceeds this × max(1, |loss|)"),
+        Info(name: "plateauWindow", defaultValue: 50, isInteger: true, minimum: 3, maximum: 1_000_000,
+             meaning: "trailing steps over which the loss trend is measured"),
+        Info(name: "plateauRelativeSlope", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: .infinity,
+             meaning: "loss flat if |relative change over the window| < this; falling if < −this"),
+        Info(name: "divergenceLossGrowth", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
+             meaning: "sustained growth if the loss grows by more than this (relative) over the window"),
+        Info(name: "divergenceNormGrowth", defaultValue: 10, isInteger: false, minimum: 1, maximum: .infinity,
+             meaning: "diverging if gradient or weight norms grow by more than this factor, loss not falling"),
+        Info(name: "edgeOfStability", defaultValue: 2, isInteger: false, minimum: 0, maximum: .infinity,
+             meaning: "the stability bound for lr × λ_max"),
+        Info(name: "edgeOfStabilityBand", defaultValue: 0.1, isInteger: false, minimum: 0, maximum: 1,
+             meaning: "edge of stability if lr × λ_max is within bound × (1 ± this) and the loss falls on average"),
+        Info(name: "cosineNoise", defaultValue: 0.1, isInteger: false, minimum: -1, maximum: 1,
+             meaning: "noise dominates if the mean mini-batch gradient cosine is below this"),
+        Info(name: "noiseScale", defaultValue: 10, isInteger: false, minimum: 0, maximum: .infinity,
+             meaning: "noise dominates if noise scale / batch size exceeds this"),
+        Info(name: "conditionNumber", defaultValue: 1e6, isInteger: false, minimum: 1, maximum: .infinity,
+             meaning: "ill-conditioned if λ_max / λ_min (both positive) exceeds this"),
+        Info(name: "deadFraction", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+             meaning: "plateau if the dead-ReLU share is at least this"),
+        Info(name: "saturatedFraction", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+             meaning: "plateau if the saturated-unit share is at least this"),
+        Info(name: "dataWindow", defaultValue: 20, isInteger: true, minimum: 1, maximum: 1_000_000,
+             meaning: "trailing steps over which data-pipeline statistics are measured"),
+        Info(name: "dataWaitShare", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+             meaning: "stall if the data-wait share of step time is at least this"),
+        Info(name: "throughputDrop", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+             meaning: "stall if throughput dropped by at least this share (recent vs earlier)"),
+        Info(name: "repeatedBatchShare", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+             meaning: "stall if at least this share of recent batches repeat"),
+        Info(name: "labelEntropy", defaultValue: 0.1, isInteger: false, minimum: 0, maximum: 1,
+             meaning: "stall if recent batches' mean normalized label entropy is at most this"),
+    ]
+
+    /// The value of the threshold `name`, or `nil` for an unknown name.
+    public subscript(name: String) -> Double? {
+        switch name {
+        case "smallGradientRelative": return smallGradientRelative
+        case "smallGradientAbsolute": return smallGradientAbsolute
+        case "earlyWindow": return Double(earlyWindow)
+        case "negativeCurvature": return negativeCurvature
+        case "flatSpectrum": return flatSpectrum
+        case "negativeSpectralMass": return negativeSpectralMass
+        case "escapeDecrease": return escapeDecrease
+        case "plateauWindow": return Double(plateauWindow)
+        case "plateauRelativeSlope": return plateauRelativeSlope
+        case "divergenceLossGrowth": return divergenceLossGrowth
+        case "divergenceNormGrowth": return divergenceNormGrowth
+        case "edgeOfStability": return edgeOfStability
+        case "edgeOfStabilityBand": return edgeOfStabilityBand
+        case "cosineNoise": return cosineNoise
+        case "noiseScale": return noiseScale
+        case "conditionNumber": return conditionNumber
+        case "deadFraction": return deadFraction
+        case "saturatedFraction": return saturatedFraction
+        case "dataWindow": return Double(dataWindow)
+        case "dataWaitShare": return dataWaitShare
+        case "throughputDrop": return throughputDrop
+        case "repeatedBatchShare": return repeatedBatchShare
+        case "labelEntropy": return labelEntropy
+        default: return nil
+        }
+    }
+
+    /// Sets the threshold `name`; returns false for an unknown name. Integer thresholds are rounded.
+    @discardableResult
+    public mutating func set(_ name: String, to value: Double) -> Bool {
+        switch name {
+        case "smallGradientRelative": smallGradientRelative = value
+        case "smallGradientAbsolute": smallGradientAbsolute = value
+        case "earlyWindow": earlyWindow = Int(value.rounded())
+        case "negativeCurvature": negativeCurvature = value
+        case "flatSpectrum": flatSpectrum = value
+        case "negativeSpectralMass": negativeSpectralMass = value
+        case "escapeDecrease": escapeDecrease = value
+        case "plateauWindow": plateauWindow = Int(value.rounded())
+        case "plateauRelativeSlope": plateauRelativeSlope = value
+        case "divergenceLossGrowth": divergenceLossGrowth = value
+        case "divergenceNormGrowth": divergenceNormGrowth = value
+        case "edgeOfStability": edgeOfStability = value
+        case "edgeOfStabilityBand": edgeOfStabilityBand = value
+        case "cosineNoise": cosineNoise = value
+        case "noiseScale": noiseScale = value
+        case "conditionNumber": conditionNumber = value
+        case "deadFraction": deadFraction = value
+        case "saturatedFraction": saturatedFraction = value
+        case "dataWindow": dataWindow = Int(value.rounded())
+        case "dataWaitShare": dataWaitShare = value
+        case "throughputDrop": throughputDrop = value
+        case "repeatedBatchShare": repeatedBatchShare = value
+        case "labelEntropy": labelEntropy = value
+        default: return false
+        }
+        return true
+    }
+}
+
+extension Thresholds: JSONDecodable, JSONEncodable {
+    /// Defaults overridden by the members of a JSON object, e.g. `{"plateauWindow": 100}`. An absent or
+    /// `null` value gives the defaults.
+    /// - Throws: ``JSONShapeError`` naming an unknown threshold (with the list of valid names), a value
+    ///   that is not a finite number, not an integer where one is required, or out of its range.
+    public init(from reader: JSONReader) throws(JSONShapeError) {
+        self.init()
+        if reader.isAbsent { return }
+        let names = Set(Self.catalog.map(\.name))
+        let members = try reader.object(allowing: names)
+        for info in Self.catalog where members[info.name] != nil {
+            let field = reader[info.name]
+            let value: Double
+            if info.isInteger {
+                value = Double(try field.int(min: Int(info.minimum), max: Int(info.maximum)))
+            } else {
+                value = try field.double(min: info.minimum, max: info.maximum)
+            }
+            set(info.name, to: value)
+        }
+    }
+
+    /// Every threshold by name.
+    public var json: JSON {
+        var members: [String: JSON] = [:]
+        for info in Self.catalog {
+            let value = self[info.name] ?? .nan
+            members[info.name] = info.isInteger ? .int(Int64(value)) : JSON.number(value)
+        }
+        return .object(members)
+    }
+}
