@@ -1,1 +1,0 @@
-// SaddleCurvature: placeholder until the module lands; see ARCHITECTURE.md.
