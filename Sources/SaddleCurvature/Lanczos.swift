@@ -81,7 +81,8 @@ public enum Lanczos {
 
     /// The note attached to every result.
     public static let multiplicityNote =
-        "single-vector Lanczos finds one copy of a repeated eigenvalue; multiplicities are not reported"
+        "single-vector Lanczos finds one copy of a repeated eigenvalue (further copies may surface only through "
+        + "rounding, after many iterations); multiplicities are not reported"
 
     /// Runs Lanczos on `op` until the requested extreme Ritz values converge, `maxIterations`
     /// products have been taken, or the Krylov space is invariant.
