@@ -1,0 +1,101 @@
+import SaddleMath
+
+/// Dense vector kernels over `[Double]`, routed through SaddleMath's BLAS wrappers so that the
+/// long vectors of a Hessian (one entry per parameter) stay fast even in debug builds.
+enum Vec {
+    @inline(__always) static func dot(_ x: [Double], _ y: [Double]) -> Double {
+        precondition(x.count == y.count, "dot: lengths differ")
+        if x.isEmpty { return 0 }
+        return x.withUnsafeBufferPointer { xp in
+            y.withUnsafeBufferPointer { yp in Double.dot(count: x.count, x: xp.baseAddress!, y: yp.baseAddress!) }
+        }
+    }
+
+    @inline(__always) static func norm(_ x: [Double]) -> Double {
+        if x.isEmpty { return 0 }
+        return x.withUnsafeBufferPointer { Double.nrm2(count: x.count, x: $0.baseAddress!) }
+    }
+
+    /// y ← y + α·x
+    @inline(__always) static func axpy(_ alpha: Double, _ x: [Double], _ y: inout [Double]) {
+        precondition(x.count == y.count, "axpy: lengths differ")
+        if x.isEmpty { return }
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                Double.axpy(count: xp.count, alpha: alpha, x: xp.baseAddress!, y: yp.baseAddress!)
+            }
+        }
+    }
+
+    /// x ← α·x
+    @inline(__always) static func scale(_ x: inout [Double], by alpha: Double) {
+        if x.isEmpty { return }
+        x.withUnsafeMutableBufferPointer { Double.scal(count: $0.count, alpha: alpha, x: $0.baseAddress!) }
+    }
+
+    /// Whether every entry is finite; the index of the first that is not, otherwise nil.
+    static func firstNonFinite(_ x: [Double]) -> Int? { x.firstIndex { !$0.isFinite } }
+
+    /// A standard Gaussian vector normalized to unit length.
+    static func randomUnit(dimension: Int, rng: inout SeededRandom) -> [Double] {
+        var v = (0..<dimension).map { _ in rng.gaussian() }
+        let n = norm(v)
+        scale(&v, by: 1 / n)
+        return v
+    }
+}
+
+/// Row-stored orthonormal basis `q_0, …, q_{m−1}` in one flat buffer, with the two
+/// matrix–vector products that classical Gram–Schmidt needs done by BLAS `gemv`.
+struct FlatBasis {
+    let dimension: Int
+    private(set) var storage: [Double] = []
+    var count: Int { dimension == 0 ? 0 : storage.count / dimension }
+
+    init(dimension: Int, reserve: Int) {
+        self.dimension = dimension
+        storage.reserveCapacity(dimension * reserve)
+    }
+
+    mutating func append(_ v: [Double]) {
+        precondition(v.count == dimension)
+        storage.append(contentsOf: v)
+    }
+
+    func vector(_ j: Int) -> [Double] { Array(storage[(j * dimension)..<((j + 1) * dimension)]) }
+
+    /// w ← w − Q·(Qᵀ·w) (one classical Gram–Schmidt pass against every stored vector).
+    func orthogonalize(_ w: inout [Double]) {
+        let m = count
+        if m == 0 || dimension == 0 { return }
+        var c = [Double](repeating: 0, count: m)
+        storage.withUnsafeBufferPointer { q in
+            w.withUnsafeMutableBufferPointer { wp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    Double.gemv(trans: false, m: m, n: dimension, alpha: 1, a: q.baseAddress!, lda: dimension,
+                                x: UnsafePointer(wp.baseAddress!), beta: 0, y: cp.baseAddress!)
+                    Double.gemv(trans: true, m: m, n: dimension, alpha: -1, a: q.baseAddress!, lda: dimension,
+                                x: UnsafePointer(cp.baseAddress!), beta: 1, y: wp.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// Σ_j coefficients[j]·q_j over the first `coefficients.count` vectors.
+    func combine(_ coefficients: ArraySlice<Double>) -> [Double] {
+        let m = coefficients.count
+        precondition(m <= count)
+        var y = [Double](repeating: 0, count: dimension)
+        if m == 0 || dimension == 0 { return y }
+        let coeff = Array(coefficients)
+        storage.withUnsafeBufferPointer { q in
+            coeff.withUnsafeBufferPointer { cp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    Double.gemv(trans: true, m: m, n: dimension, alpha: 1, a: q.baseAddress!, lda: dimension,
+                                x: cp.baseAddress!, beta: 0, y: yp.baseAddress!)
+                }
+            }
+        }
+        return y
+    }
+}
