@@ -47,16 +47,21 @@ let package = Package(
             ],
             path: "clients/terminal"),
 
+        // Shared by the test targets only: the ground-truth scenarios, located and loaded once.
+        .target(
+            name: "SaddleTestSupport", dependencies: ["SaddleModels", "SaddleJSON", "SaddleMath"],
+            path: "Tests/SaddleTestSupport"),
+
         .testTarget(name: "SaddleJSONTests", dependencies: ["SaddleJSON"]),
         .testTarget(name: "SaddleRPCTests", dependencies: ["SaddleRPC", "SaddleJSON"]),
         .testTarget(name: "SaddleMathTests", dependencies: ["SaddleMath"]),
-        .testTarget(name: "SaddleModelsTests", dependencies: ["SaddleModels", "SaddleMath", "SaddleJSON"]),
-        .testTarget(name: "SaddleCurvatureTests", dependencies: ["SaddleCurvature", "SaddleModels", "SaddleMath"]),
+        .testTarget(name: "SaddleModelsTests", dependencies: ["SaddleModels", "SaddleMath", "SaddleJSON", "SaddleTestSupport"]),
+        .testTarget(name: "SaddleCurvatureTests", dependencies: ["SaddleCurvature", "SaddleModels", "SaddleMath", "SaddleTestSupport"]),
         .testTarget(name: "SaddleTrainingTests", dependencies: ["SaddleTraining", "SaddleModels", "SaddleMath"]),
-        .testTarget(name: "SaddleDiagnosisTests", dependencies: ["SaddleDiagnosis", "SaddleCurvature", "SaddleModels"]),
+        .testTarget(name: "SaddleDiagnosisTests", dependencies: ["SaddleDiagnosis", "SaddleCurvature", "SaddleModels", "SaddleTestSupport"]),
         .testTarget(
             name: "SaddleServerTests",
-            dependencies: ["SaddleServer", "SaddleRPC", "SaddleJSON"]),
+            dependencies: ["SaddleServer", "SaddleRPC", "SaddleJSON", "SaddleTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
