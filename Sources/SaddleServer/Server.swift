@@ -7,6 +7,7 @@ import SaddleRPC
 public struct ServerConfiguration: Sendable {
     public var maxFrameBytes: Int = 64 << 20
     public var maxJSONDepth: Int = JSON.defaultMaxDepth
+    public var limits = Limits()
     public init() {}
 }
 
@@ -14,10 +15,12 @@ public struct ServerConfiguration: Sendable {
 /// connection in SaddleRPC hands it typed parameters and sends what it returns.
 public final class Server: Sendable {
     public let configuration: ServerConfiguration
+    public let workspace: Workspace
     let started = Date()
 
     public init(configuration: ServerConfiguration = ServerConfiguration()) {
         self.configuration = configuration
+        self.workspace = Workspace(limits: configuration.limits)
     }
 
     /// Notifications the server sends (beyond `$/progress` and `window/logMessage`).
@@ -27,6 +30,8 @@ public final class Server: Sendable {
     public func methodTable() -> MethodTable {
         var table = MethodTable()
         registerDaemonMethods(&table)
+        registerModelMethods(&table)
+        registerDatasetMethods(&table)
         return table
     }
 

@@ -7,7 +7,8 @@ extension Server {
         table.register(DaemonStatus.self) { _, context in
             DaemonStatus.Result(
                 version: saddleVersion, uptimeSeconds: Date().timeIntervalSince(self.started),
-                requestsInFlight: context.connection.requestsInFlight, models: 0, datasets: 0)
+                requestsInFlight: context.connection.requestsInFlight, models: self.workspace.models().count,
+                datasets: self.workspace.datasets().count)
         }
         table.register(DaemonBusy.self, execution: .background) { params, context in
             let start = Date()

@@ -1,0 +1,53 @@
+import SaddleJSON
+import SaddleModels
+import SaddleRPC
+
+extension Server {
+    func registerDatasetMethods(_ table: inout MethodTable) {
+        table.register(DatasetLoad.self, execution: .background) { params, _ in
+            let limit = self.workspace.limits.maxDatasetBytes
+            var dataset: Dataset
+            do throws(DatasetError) {
+                switch params.source {
+                case .npy(let inputs, let targets, let classes):
+                    dataset = try Dataset.loadNPY(inputs: inputs, targets: targets, name: params.name, classCount: classes, maxBytes: limit)
+                case .csv(let path, var options):
+                    options.maxBytes = limit
+                    dataset = try Dataset.loadCSV(path: path, options: options, name: params.name)
+                case .idx(let images, let labels, let scale, let classes):
+                    dataset = try Dataset.loadIDX(images: images, labels: labels, scaleToUnitInterval: scale,
+                                                  name: params.name, classCount: classes, maxBytes: limit)
+                }
+            } catch {
+                throw Self.rpcError(error)
+            }
+            if let name = params.name { dataset.name = name }
+            return DatasetDescription(entry: try self.workspace.addDataset(dataset)).json
+        }
+        table.register(DatasetGenerate.self, execution: .background) { params, _ in
+            let dataset: Dataset
+            do throws(DatasetError) {
+                dataset = try params.generate(maxBytes: self.workspace.limits.maxDatasetBytes)
+            } catch {
+                throw Self.rpcError(error)
+            }
+            return DatasetDescription(entry: try self.workspace.addDataset(dataset)).json
+        }
+        table.register(DatasetList.self) { _, _ in
+            ["datasets": .array(self.workspace.datasets().map { DatasetDescription(entry: $0).json })]
+        }
+        table.register(DatasetDispose.self) { params, _ in
+            ["disposed": .string(try self.workspace.disposeDataset(params.dataset))]
+        }
+    }
+
+    /// Data-set errors as the client sees them: limits as -31002, parameter mistakes as -32602,
+    /// everything about a file as -31004.
+    static func rpcError(_ error: DatasetError) -> RPCError {
+        switch error.kind {
+        case .tooLarge: return RPCError(.limitExceeded, error.message)
+        case .invalidParameters: return .invalidParams(error.message)
+        default: return .fileError(error.message)
+        }
+    }
+}
