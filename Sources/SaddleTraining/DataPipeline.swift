@@ -190,11 +190,14 @@ private func loaderLoop<S: BatchSource>(shared: Guarded<PipelineState<S.Scalar>>
         }
         guard let claim else { return }
         let start = monotonicSeconds()
-        let delay = plan.delay(claim.k)
-        if delay > 0 {
-            // Sleep on the condition so that cancel() interrupts a long stall.
-            let deadline = Date(timeIntervalSinceNow: delay)
-            shared.wait(until: { $0.cancelled }, deadline: deadline) { _, _ in }
+        // Sleep on the condition so that cancel() interrupts a long stall; loop on the monotonic clock
+        // so the delay is never cut short by the wall clock the condition's deadline uses.
+        let until = start + plan.delay(claim.k)
+        while case let remaining = until - monotonicSeconds(), remaining > 0 {
+            let cancelled = shared.wait(until: { $0.cancelled }, deadline: Date(timeIntervalSinceNow: remaining)) { s, _ in
+                s.cancelled
+            }
+            if cancelled { break }
         }
         let result: Result<LoadedBatch<S.Scalar>, PipelineError>
         do {
