@@ -4,8 +4,9 @@ import SaddleJSON
 
 /// The run store: runs, every step, and diagnoses in SQLite, on disk (WAL mode) or in memory.
 ///
-/// Writes of steps go through a dedicated writer thread that commits whatever is queued in one
-/// transaction every `flushInterval` seconds or `maxBatch` events, whichever comes first:
+/// Writes of steps go through a dedicated writer thread that commits what is queued, at most
+/// `maxBatch` steps per transaction, after gathering for `flushInterval` seconds or as soon as
+/// `maxBatch` steps wait or a caller waits for the commit:
 /// ``enqueue(_:)`` never blocks (trainers), ``append(_:)`` returns only after the commit
 /// (ingestion: the client is answered once its events are durable). Metadata writes
 /// (``createRun(id:name:kind:config:)`` …) commit synchronously. Queries and commits share one
@@ -176,6 +177,16 @@ public final class RunStore: Sendable {
         guard let target else { throw .closed }
         try waitCommitted(through: target, from: target - events.count, leavingWaiter: true)
     }
+
+    /// Counts of the writer's work since the store opened, for tests and `status`.
+    public struct WriterStats: Sendable, Equatable {
+        /// Step transactions committed (each holds at most `maxBatch` steps).
+        public var commits = 0
+        /// Steps committed by them.
+        public var steps = 0
+    }
+
+    public var writerStats: WriterStats { queue.withLock { $0.stats } }
 
     /// Waits until every step queued so far is committed.
     public func flush() throws(StoreError) {
@@ -411,6 +422,7 @@ struct WriteQueue {
     var failures: [(range: Range<Int>, error: StoreError)] = []
     var closed = false
     var writerExited = false
+    var stats = RunStore.WriterStats()
 }
 
 private func writerLoop(db: Guarded<SQLiteConnection?>, queue: Guarded<WriteQueue>, path: String, flushInterval: Double,
@@ -423,8 +435,8 @@ private func writerLoop(db: Guarded<SQLiteConnection?>, queue: Guarded<WriteQueu
             queue.wait(until: { $0.pending.count >= maxBatch || $0.waiters > 0 || $0.closed }, deadline: deadline) { _, _ in }
         }
         let (batch, start): ([StepEvent], Int) = queue.withLock { q in
-            let b = q.pending
-            q.pending = []
+            let b = Array(q.pending.prefix(maxBatch))
+            q.pending.removeFirst(b.count)
             q.committing = !b.isEmpty
             return (b, q.processed)
         }
@@ -440,6 +452,10 @@ private func writerLoop(db: Guarded<SQLiteConnection?>, queue: Guarded<WriteQueu
         queue.withLock(notify: true) { q in
             q.processed = start + batch.count
             q.committing = false
+            if error == nil {
+                q.stats.commits += 1
+                q.stats.steps += batch.count
+            }
             if let error {
                 q.failures.append((start..<(start + batch.count), error))
                 if q.failures.count > 64 { q.failures.removeFirst() }
