@@ -184,13 +184,14 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
             }
         }
         let finished = RunFinished(runId: id, reason: reason, steps: step, lastLoss: lastLoss)
+        // Publish before marking finished, so whoever sees `finished` in the status finds the event queued.
+        sink?.publish(.finished(finished))
         let finalParams = params
         control.withLock(notify: true) { c in
             c.parameters = finalParams
             c.state = .finished
             c.finished = finished
         }
-        sink?.publish(.finished(finished))
     }
 
     private enum ControlAction { case proceed, stop }
