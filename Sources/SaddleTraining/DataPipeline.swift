@@ -88,6 +88,7 @@ public final class DataPipeline<T: BLASScalar>: Sendable {
         let result: Result<LoadedBatch<T>, PipelineError> = shared.wait(
             until: { s in s.cancelled || s.failure != nil || s.ready[s.consumed] != nil }, notify: true
         ) { s, _ in
+            if s.cancelled { return .failure(.cancelled) }
             if let failure = s.failure { return .failure(failure) }
             if let r = s.ready.removeValue(forKey: s.consumed) {
                 s.consumed += 1
@@ -197,7 +198,7 @@ private func loaderLoop<S: BatchSource>(shared: Guarded<PipelineState<S.Scalar>>
             let cancelled = shared.wait(until: { $0.cancelled }, deadline: Date(timeIntervalSinceNow: remaining)) { s, _ in
                 s.cancelled
             }
-            if cancelled { break }
+            if cancelled { return }
         }
         let result: Result<LoadedBatch<S.Scalar>, PipelineError>
         do {

@@ -56,7 +56,7 @@ final class Guarded<State>: @unchecked Sendable {
 /// shows in `top -H`, debuggers and crash reports.
 func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     let thread = Thread {
-        // Foundation applies a name to the OS thread only when set from the thread itself.
+        // Best effort: Foundation names the OS thread only when the name is set from the thread itself.
         Thread.current.name = name
         body()
     }

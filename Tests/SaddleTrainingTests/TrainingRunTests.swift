@@ -175,8 +175,8 @@ final class TrainingRunTests: XCTestCase {
         let caller = pthread_self()
         let seen = Guarded<[String]>([])
         let gradient: GradientFunction<Double> = { params, batch, grad in
-            let threadName = Thread.current.name ?? "?"
-            seen.withLock { $0.append(pthread_equal(pthread_self(), caller) != 0 ? "caller" : threadName) }
+            let me = pthread_self()
+            seen.withLock { $0.append(pthread_equal(me, caller) != 0 ? "caller" : "\(me)") }
             Thread.sleep(forTimeInterval: 0.005)
             return try Quadratic.function()(params, batch, &grad)
         }
@@ -186,7 +186,10 @@ final class TrainingRunTests: XCTestCase {
                               optimizer: OptimizerConfig(kind: .sgd), length: .steps(6), seed: 0, store: store)
         try run.start()
         XCTAssertEqual(run.waitUntilFinished(timeout: 10)?.reason, .completed)
-        XCTAssertEqual(seen.withLock { $0 }, [String](repeating: "saddle.run.t", count: 6))
+        let threads = seen.withLock { $0 }
+        XCTAssertEqual(threads.count, 6)
+        XCTAssertFalse(threads.contains("caller"), "never the caller's thread")
+        XCTAssertEqual(Set(threads).count, 1, "one run thread throughout")
         let steps = try store.steps(runId: "t")
         // Compute ≥ the 5 ms sleep in every step; the loader (20 ms per batch, prefetch 1) overlaps with
         // that compute, so each step still waits about 15 ms: assert ≥ 10 ms on average (half the
