@@ -102,13 +102,15 @@ public struct OptimizerConfig: Sendable, Equatable, JSONDecodable, JSONEncodable
 
     public init(from reader: JSONReader) throws(JSONShapeError) {
         var kind = try reader["kind"].enumCase(OptimizerKind.self)
+        let named = kind
         _ = try reader.object(allowing: Self.allowedFields(kind))
-        // `{"kind":"sgd","nesterov":true}` is PyTorch's spelling of the Nesterov kind.
-        if kind == .sgd, try reader["nesterov"].bool(default: false) { kind = .nesterov }
+        // `{"kind":"sgd","momentum":0.9,"nesterov":true}` is PyTorch's spelling of the Nesterov kind.
+        if kind == .sgd || kind == .momentum, try reader["nesterov"].bool(default: false) { kind = .nesterov }
         if kind == .nesterov, try !reader["nesterov"].bool(default: true) {
             throw reader["nesterov"].fail("cannot be false for kind \"nesterov\"; use kind \"momentum\"")
         }
         self.init(kind: kind)
+        if named == .sgd { momentum = 0 }  // PyTorch's SGD default, also with nesterov=True (then rejected below)
         lr = try reader["lr"].double(default: lr, min: 0)
         weightDecay = try reader["weightDecay"].double(default: weightDecay, min: 0)
         if let clip = try reader["clipNorm"].optionalDouble(min: 0) {

@@ -143,6 +143,11 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(adagrad.eps, 1e-10)
         XCTAssertEqual(adagrad.lr, 1e-2)
         XCTAssertEqual(try OptimizerConfig(from: JSONReader(["kind": "sgd", "momentum": 0.9, "nesterov": true])).kind, .nesterov)
+        XCTAssertEqual(try OptimizerConfig(from: JSONReader(["kind": "momentum", "nesterov": true])).kind, .nesterov)
+        XCTAssertEqual(try OptimizerConfig(from: JSONReader(["kind": "momentum"])).momentum, 0.9)
+        XCTAssertThrowsError(try OptimizerConfig(from: JSONReader(["kind": "sgd", "nesterov": true], path: "o"))) {
+            XCTAssertEqual("\($0)", "`o.momentum` must be positive with zero dampening for Nesterov momentum (PyTorch's rule)")
+        }
     }
 
     func testConfigErrorsNameTheField() {
