@@ -1,0 +1,495 @@
+import CSQLite
+import Foundation
+import SaddleJSON
+
+/// The run store: runs, every step, and diagnoses in SQLite, on disk (WAL mode) or in memory.
+///
+/// Writes of steps go through a dedicated writer thread that commits what is queued, at most
+/// `maxBatch` steps per transaction, after gathering for `flushInterval` seconds or as soon as
+/// `maxBatch` steps wait or a caller waits for the commit:
+/// ``enqueue(_:)`` never blocks (trainers), ``append(_:)`` returns only after the commit
+/// (ingestion: the client is answered once its events are durable). Metadata writes
+/// (``createRun(id:name:kind:config:)`` …) commit synchronously. Queries and commits share one
+/// connection under a lock, so a query waits at most one commit.
+///
+/// Integrity: at open an existing file gets `PRAGMA quick_check`; a file that is not a database, fails
+/// the check, has foreign tables, or has a newer `user_version` is refused with a ``StoreError``
+/// that says what to do, never reset. Non-finite values (NaN loss…) are stored as the TEXT 'NaN',
+/// 'Infinity', '-Infinity' because SQLite turns a NaN REAL into NULL; NULL means "not reported".
+public final class RunStore: Sendable {
+    /// The schema version this build writes and the newest it reads.
+    public static let schemaVersion = 1
+    /// The path given (":memory:" for an in-memory store).
+    public let path: String
+    public let flushInterval: Double
+    public let maxBatch: Int
+    private let db: Guarded<SQLiteConnection?>
+    private let queue: Guarded<WriteQueue>
+
+    /// Opens or creates the store at `path` (parent directories are created), or an in-memory one for ":memory:".
+    /// - Throws: ``StoreError/newerSchema(path:found:supported:)``, ``StoreError/corrupt(path:detail:)``,
+    ///   ``StoreError/sqlite(path:code:message:)``.
+    public init(path: String, durability: Durability = .powerLoss, flushInterval: Double = 0.005, maxBatch: Int = 512)
+        throws(StoreError)
+    {
+        self.path = path
+        self.flushInterval = flushInterval
+        self.maxBatch = max(1, maxBatch)
+        let connection = try Self.open(path: path, durability: durability)
+        db = Guarded(connection)
+        queue = Guarded(WriteQueue())
+        let db = self.db, queue = self.queue, interval = flushInterval, batch = self.maxBatch
+        startThread(name: "saddle.store.writer") {
+            writerLoop(db: db, queue: queue, path: path, flushInterval: interval, maxBatch: batch)
+        }
+    }
+
+    deinit { close() }
+
+    private static func open(path: String, durability: Durability) throws(StoreError) -> SQLiteConnection {
+        let memory = path == ":memory:"
+        var existed = false
+        if !memory {
+            let fm = FileManager.default
+            existed = ((try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) > 0
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty && !fm.fileExists(atPath: dir) {
+                do {
+                    try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                } catch {
+                    throw .sqlite(path: path, code: SQLITE_CANTOPEN, message: "cannot create directory \(dir): \(error)")
+                }
+            }
+        }
+        let connection: SQLiteConnection
+        do {
+            connection = try SQLiteConnection(
+                path: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX)
+        } catch {
+            throw .sqlite(path: path, code: error.code, message: error.message)
+        }
+        do {
+            try connection.execute("PRAGMA busy_timeout = 5000")
+            if existed {
+                let check = try connection.column("PRAGMA quick_check")
+                if check != [.text("ok")] {
+                    let detail = check.prefix(3).compactMap(\.string).joined(separator: "; ")
+                    throw StoreError.corrupt(path: path, detail: "quick_check: \(detail)")
+                }
+            }
+            if !memory { try connection.execute("PRAGMA journal_mode = WAL") }
+            try connection.execute(durability == .powerLoss ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+            try connection.execute("PRAGMA foreign_keys = ON")
+            let version = try connection.column("PRAGMA user_version").first?.int ?? 0
+            if version > schemaVersion { throw StoreError.newerSchema(path: path, found: version, supported: schemaVersion) }
+            if version == 0 {
+                let tables = try connection.column("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap(\.string)
+                if !tables.isEmpty {
+                    throw StoreError.corrupt(path: path, detail: "schema version 0 with tables \(tables.joined(separator: ", "))")
+                }
+                try connection.execute("BEGIN IMMEDIATE; \(schemaV1) PRAGMA user_version = 1; COMMIT;")
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let failure as SQLiteFailure {
+            let primary = failure.code & 0xff
+            if primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT {
+                throw .corrupt(path: path, detail: failure.message)
+            }
+            throw .sqlite(path: path, code: failure.code, message: failure.message)
+        } catch {
+            throw .sqlite(path: path, code: SQLITE_ERROR, message: "\(error)")
+        }
+        return connection
+    }
+
+    /// Waits for the writer to commit everything queued, then closes the connection. Idempotent.
+    public func close() {
+        queue.wait(until: { $0.pending.isEmpty && !$0.committing || $0.writerExited }, notify: true) { q, _ in
+            q.closed = true
+        }
+        queue.wait(until: { $0.writerExited }) { _, _ in }
+        db.withLock { conn in
+            conn?.close()
+            conn = nil
+        }
+    }
+
+    // MARK: Runs
+
+    /// Records a new run (state `created`).
+    public func createRun(id: String, name: String, kind: RunKind, config: JSON) throws(StoreError) {
+        let now = Date().timeIntervalSince1970
+        let text = (try? config.serializedString()) ?? "null"
+        try write(
+            "INSERT INTO runs (id, name, kind, state, config, created_at, updated_at) VALUES (?, ?, ?, 'created', ?, ?, ?)",
+            [.text(id), .text(name), .text(kind.rawValue), .text(text), .real(now), .real(now)])
+    }
+
+    public func updateRunState(id: String, state: RunState) throws(StoreError) {
+        try write("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?",
+                  [.text(state.rawValue), .real(Date().timeIntervalSince1970), .text(id)])
+    }
+
+    /// Marks the run finished with its reason, after committing all its queued steps.
+    public func finishRun(id: String, reason: FinishReason) throws(StoreError) {
+        try flush()
+        try write("UPDATE runs SET state = 'finished', finish_reason = ?, finish_message = ?, updated_at = ? WHERE id = ?",
+                  [.text(reason.name), reason.message.map(SQLValue.text) ?? .null, .real(Date().timeIntervalSince1970),
+                   .text(id)])
+    }
+
+    /// All runs, newest first.
+    public func listRuns() throws(StoreError) -> [RunRecord] {
+        try query("SELECT \(runColumns) FROM runs ORDER BY created_at DESC, id", [], Self.runRecord)
+    }
+
+    public func run(id: String) throws(StoreError) -> RunRecord? {
+        try query("SELECT \(runColumns) FROM runs WHERE id = ?", [.text(id)], Self.runRecord).first
+    }
+
+    // MARK: Steps
+
+    /// Queues steps for the writer and returns at once; they are durable after the writer's next
+    /// commit (``flush()`` waits for it). A failed commit is reported by the next ``flush()``/``append(_:)``.
+    public func enqueue(_ events: [StepEvent]) {
+        guard !events.isEmpty else { return }
+        queue.withLock(notify: true) { q in
+            guard !q.closed else { return }
+            q.pending.append(contentsOf: events)
+            q.enqueued += events.count
+        }
+    }
+
+    /// Queues steps and waits until they are committed: on return they are durable ("acknowledged").
+    /// Steps are keyed by (run, rank, step); appending a step again replaces it (a client may retry).
+    /// - Throws: ``StoreError/unknownRun(_:)`` (nothing is written), or the commit's failure.
+    public func append(_ events: [StepEvent]) throws(StoreError) {
+        guard !events.isEmpty else { return }
+        for id in Set(events.map(\.runId)).sorted() where try run(id: id) == nil { throw .unknownRun(id) }
+        let target: Int? = queue.withLock(notify: true) { q in
+            guard !q.closed else { return nil }
+            q.pending.append(contentsOf: events)
+            q.enqueued += events.count
+            q.waiters += 1
+            return q.enqueued
+        }
+        guard let target else { throw .closed }
+        try waitCommitted(through: target, from: target - events.count, leavingWaiter: true)
+    }
+
+    /// Counts of the writer's work since the store opened, for tests and `status`.
+    public struct WriterStats: Sendable, Equatable {
+        /// Step transactions committed (each holds at most `maxBatch` steps).
+        public var commits = 0
+        /// Steps committed by them.
+        public var steps = 0
+    }
+
+    public var writerStats: WriterStats { queue.withLock { $0.stats } }
+
+    /// Waits until every step queued so far is committed.
+    public func flush() throws(StoreError) {
+        let target: Int = queue.withLock(notify: true) { q in
+            q.waiters += 1
+            return q.enqueued
+        }
+        try waitCommitted(through: target, from: 0, leavingWaiter: true)
+    }
+
+    private func waitCommitted(through target: Int, from start: Int, leavingWaiter: Bool) throws(StoreError) {
+        let failure: StoreError? = queue.wait(until: { $0.processed >= target || $0.writerExited }, notify: true) { q, _ in
+            q.waiters -= 1
+            if let f = q.failures.first(where: { $0.range.overlaps(start..<target) }) { return f.error }
+            return q.processed >= target ? nil : .closed
+        }
+        if let failure { throw failure }
+    }
+
+    /// Committed steps of a run (all ranks unless `rank` is given) in [fromStep, toStep], by rank then step.
+    public func steps(runId: String, fromStep: Int = 0, toStep: Int = .max, rank: Int? = nil) throws(StoreError)
+        -> [StepEvent]
+    {
+        var sql = "SELECT \(stepColumns) FROM steps WHERE run_id = ? AND step >= ? AND step <= ?"
+        var args: [SQLValue] = [.text(runId), .integer(Int64(fromStep)), .integer(Int64(toStep))]
+        if let rank {
+            sql += " AND rank = ?"
+            args.append(.integer(Int64(rank)))
+        }
+        return try query(sql + " ORDER BY rank, step", args, Self.stepEvent)
+    }
+
+    /// Number of committed steps of a run (all ranks unless `rank` is given).
+    public func stepCount(runId: String, rank: Int? = nil) throws(StoreError) -> Int {
+        let sql = rank == nil
+            ? "SELECT count(*) FROM steps WHERE run_id = ?" : "SELECT count(*) FROM steps WHERE run_id = ? AND rank = ?"
+        let args: [SQLValue] = rank.map { [.text(runId), .integer(Int64($0))] } ?? [.text(runId)]
+        return try query(sql, args) { $0.value(0).int ?? 0 }.first ?? 0
+    }
+
+    /// The loss history in [fromStep, toStep], per rank, at most `maxPoints` points per rank.
+    ///
+    /// Downsampling (when a rank has more steps than `maxPoints`): the rank's steps, in order, are cut
+    /// into `maxPoints` buckets of consecutive steps with equal counts (±1), so gaps in ingested step
+    /// numbers do not leave empty buckets; each bucket becomes one ``HistoryPoint`` with the mean,
+    /// min and max of its finite losses (a non-finite loss in the bucket makes the point's loss
+    /// non-finite), the means of gradNorm, data wait, compute and throughput, and the last lr and epoch.
+    public func history(runId: String, fromStep: Int = 0, toStep: Int = .max, rank: Int? = nil, maxPoints: Int? = nil)
+        throws(StoreError) -> RunHistory
+    {
+        let all = try steps(runId: runId, fromStep: fromStep, toStep: toStep, rank: rank)
+        var points: [HistoryPoint] = []
+        var downsampled = false
+        var start = 0
+        while start < all.count {
+            var end = start
+            while end < all.count && all[end].rank == all[start].rank { end += 1 }
+            let rankSteps = all[start..<end]
+            if let maxPoints, maxPoints > 0, rankSteps.count > maxPoints {
+                downsampled = true
+                let n = rankSteps.count
+                for b in 0..<maxPoints {
+                    let lo = start + b * n / maxPoints, hi = start + (b + 1) * n / maxPoints
+                    if hi > lo { points.append(bucketPoint(all[lo..<hi])) }
+                }
+            } else {
+                points.append(contentsOf: rankSteps.indices.map { bucketPoint(all[$0...$0]) })
+            }
+            start = end
+        }
+        return RunHistory(runId: runId, points: points, totalSteps: all.count, downsampled: downsampled)
+    }
+
+    // MARK: Diagnoses
+
+    public func addDiagnosis(runId: String, step: Int?, verdict: String, detail: JSON) throws(StoreError) {
+        let text = (try? detail.serializedString()) ?? "null"
+        try write("INSERT INTO diagnoses (run_id, step, verdict, detail, created_at) VALUES (?, ?, ?, ?, ?)",
+                  [.text(runId), step.map { .integer(Int64($0)) } ?? .null, .text(verdict), .text(text),
+                   .real(Date().timeIntervalSince1970)])
+    }
+
+    public func diagnoses(runId: String) throws(StoreError) -> [DiagnosisRecord] {
+        try query("SELECT run_id, step, verdict, detail, created_at FROM diagnoses WHERE run_id = ? ORDER BY id",
+                  [.text(runId)]) { s in
+            DiagnosisRecord(runId: s.value(0).string ?? "", step: s.value(1).int, verdict: s.value(2).string ?? "",
+                            detail: (try? JSON.parse(s.value(3).string ?? "null")) ?? .null, createdAt: s.value(4).real ?? 0)
+        }
+    }
+
+    // MARK: Plumbing
+
+    private func write(_ sql: String, _ args: [SQLValue]) throws(StoreError) {
+        _ = try query(sql, args) { _ in () }
+    }
+
+    private func query<R>(_ sql: String, _ args: [SQLValue], _ row: (Statement) -> R) throws(StoreError) -> [R] {
+        let path = self.path
+        let result: Result<[R], StoreError> = db.withLock { conn in
+            guard let conn else { return .failure(.closed) }
+            do throws(SQLiteFailure) {
+                let stmt = try conn.prepare(sql)
+                try stmt.bind(args)
+                var out: [R] = []
+                while try stmt.step() { out.append(row(stmt)) }
+                return .success(out)
+            } catch {
+                if error.code & 0xff == SQLITE_CONSTRAINT, sql.hasPrefix("INSERT INTO runs") {
+                    return .failure(.sqlite(path: path, code: error.code, message: "a run with this id already exists: \(error.message)"))
+                }
+                return .failure(.sqlite(path: path, code: error.code, message: error.message))
+            }
+        }
+        return try result.get()
+    }
+
+    private static func runRecord(_ s: Statement) -> RunRecord {
+        RunRecord(
+            id: s.value(0).string ?? "", name: s.value(1).string ?? "",
+            kind: RunKind(rawValue: s.value(2).string ?? "") ?? .own,
+            state: RunState(rawValue: s.value(3).string ?? "") ?? .finished,
+            config: (try? JSON.parse(s.value(4).string ?? "null")) ?? .null,
+            createdAt: s.value(5).real ?? 0, updatedAt: s.value(6).real ?? 0,
+            finishReason: s.value(7).string, finishMessage: s.value(8).string)
+    }
+
+    private static func stepEvent(_ s: Statement) -> StepEvent {
+        StepEvent(
+            runId: s.value(0).string ?? "", rank: s.value(1).int ?? 0, step: s.value(2).int ?? 0, epoch: s.value(3).int ?? 0,
+            loss: s.value(4).real ?? .nan, gradNorm: s.value(5).real, lr: s.value(6).real, dataWaitSeconds: s.value(7).real,
+            computeSeconds: s.value(8).real, samplesPerSecond: s.value(9).real, fingerprint: s.value(10).string,
+            labelHistogram: s.value(11).string.flatMap { text in
+                (try? JSON.parse(text))?.arrayValue?.compactMap { $0.int64Value.map(Int.init) }
+            })
+    }
+}
+
+private let runColumns = "id, name, kind, state, config, created_at, updated_at, finish_reason, finish_message"
+private let stepColumns =
+    "run_id, rank, step, epoch, loss, grad_norm, lr, data_wait, compute, throughput, fingerprint, label_histogram"
+
+/// Schema version 1. Numeric step columns hold REAL for finite values, TEXT 'NaN'/'Infinity'/'-Infinity'
+/// for non-finite ones (REAL affinity leaves such text alone), and NULL for "not reported".
+private let schemaV1 = """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('own', 'ingested')),
+        state TEXT NOT NULL,
+        config TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        finish_reason TEXT,
+        finish_message TEXT
+    );
+    CREATE TABLE steps (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        rank INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        epoch INTEGER NOT NULL,
+        loss REAL,
+        grad_norm REAL,
+        lr REAL,
+        data_wait REAL,
+        compute REAL,
+        throughput REAL,
+        fingerprint TEXT,
+        label_histogram TEXT,
+        PRIMARY KEY (run_id, rank, step)
+    ) WITHOUT ROWID;
+    CREATE TABLE diagnoses (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        step INTEGER,
+        verdict TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX diagnoses_by_run ON diagnoses (run_id, step);
+    """
+
+extension SQLValue {
+    /// A number for a REAL column: finite as REAL, non-finite as its TEXT spelling, nil as NULL.
+    static func number(_ value: Double?) -> SQLValue {
+        guard let value else { return .null }
+        if value.isFinite { return .real(value) }
+        return .text(value.isNaN ? "NaN" : value > 0 ? "Infinity" : "-Infinity")
+    }
+
+    /// The inverse of ``number(_:)``.
+    var real: Double? {
+        switch self {
+        case .real(let d): return d
+        case .integer(let i): return Double(i)
+        case .text("NaN"): return .nan
+        case .text("Infinity"): return .infinity
+        case .text("-Infinity"): return -.infinity
+        default: return nil
+        }
+    }
+}
+
+/// One bucket of consecutive steps (same rank) as a history point.
+private func bucketPoint(_ events: ArraySlice<StepEvent>) -> HistoryPoint {
+    func mean(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        if let nan = values.first(where: { $0.isNaN }) { return nan }
+        if let inf = values.first(where: { $0.isInfinite }) { return inf }
+        return values.reduce(0, +) / Double(values.count)
+    }
+    let losses = events.map(\.loss)
+    let finite = losses.filter(\.isFinite)
+    guard let first = events.first, let last = events.last else { preconditionFailure("empty bucket") }
+    let single = events.count == 1
+    return HistoryPoint(
+        rank: first.rank, step: last.step, firstStep: first.step, epoch: last.epoch, loss: mean(losses) ?? .nan,
+        lossMin: finite.min() ?? losses.first ?? .nan, lossMax: finite.max() ?? losses.first ?? .nan,
+        gradNorm: mean(events.compactMap(\.gradNorm)), lr: events.last(where: { $0.lr != nil })?.lr,
+        dataWaitSeconds: mean(events.compactMap(\.dataWaitSeconds)), computeSeconds: mean(events.compactMap(\.computeSeconds)),
+        samplesPerSecond: mean(events.compactMap(\.samplesPerSecond)), count: events.count,
+        fingerprint: single ? first.fingerprint : nil, labelHistogram: single ? first.labelHistogram : nil)
+}
+
+// MARK: Writer
+
+struct WriteQueue {
+    var pending: [StepEvent] = []
+    /// Events ever queued / ever processed (committed or failed): sequence numbers for waiters.
+    var enqueued = 0
+    var processed = 0
+    var committing = false
+    var waiters = 0
+    var failures: [(range: Range<Int>, error: StoreError)] = []
+    var closed = false
+    var writerExited = false
+    var stats = RunStore.WriterStats()
+}
+
+private func writerLoop(db: Guarded<SQLiteConnection?>, queue: Guarded<WriteQueue>, path: String, flushInterval: Double,
+                        maxBatch: Int) {
+    while true {
+        // Wait for work; then, unless someone is waiting or the batch is full, gather for flushInterval.
+        let hasWork = queue.wait(until: { !$0.pending.isEmpty || $0.closed }) { q, _ in !q.pending.isEmpty }
+        if hasWork {
+            let deadline = Date(timeIntervalSinceNow: flushInterval)
+            queue.wait(until: { $0.pending.count >= maxBatch || $0.waiters > 0 || $0.closed }, deadline: deadline) { _, _ in }
+        }
+        let (batch, start): ([StepEvent], Int) = queue.withLock { q in
+            let b = Array(q.pending.prefix(maxBatch))
+            q.pending.removeFirst(b.count)
+            q.committing = !b.isEmpty
+            return (b, q.processed)
+        }
+        if batch.isEmpty {
+            let exit = queue.withLock(notify: true) { q in
+                if q.closed && q.pending.isEmpty { q.writerExited = true }
+                return q.writerExited
+            }
+            if exit { return }
+            continue
+        }
+        let error = commit(batch, db: db, path: path)
+        queue.withLock(notify: true) { q in
+            q.processed = start + batch.count
+            q.committing = false
+            if error == nil {
+                q.stats.commits += 1
+                q.stats.steps += batch.count
+            }
+            if let error {
+                q.failures.append((start..<(start + batch.count), error))
+                if q.failures.count > 64 { q.failures.removeFirst() }
+            }
+        }
+    }
+}
+
+private func commit(_ batch: [StepEvent], db: Guarded<SQLiteConnection?>, path: String) -> StoreError? {
+    db.withLock { conn -> StoreError? in
+        guard let conn else { return .closed }
+        do throws(SQLiteFailure) {
+            try conn.execute("BEGIN IMMEDIATE")
+            do throws(SQLiteFailure) {
+                let stmt = try conn.prepare(
+                    "INSERT OR REPLACE INTO steps (\(stepColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                for e in batch {
+                    stmt.reset()
+                    try stmt.bind([
+                        .text(e.runId), .integer(Int64(e.rank)), .integer(Int64(e.step)), .integer(Int64(e.epoch)),
+                        .number(e.loss), .number(e.gradNorm), .number(e.lr), .number(e.dataWaitSeconds),
+                        .number(e.computeSeconds), .number(e.samplesPerSecond), e.fingerprint.map(SQLValue.text) ?? .null,
+                        e.labelHistogram.map { .text("[" + $0.map(String.init).joined(separator: ",") + "]") } ?? .null,
+                    ])
+                    _ = try stmt.step()
+                }
+                try conn.execute("COMMIT")
+            } catch {
+                try? conn.execute("ROLLBACK")
+                throw error
+            }
+            return nil
+        } catch {
+            return .sqlite(path: path, code: error.code, message: error.message)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// SaddleTraining: placeholder until the module lands; see ARCHITECTURE.md.

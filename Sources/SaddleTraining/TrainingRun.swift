@@ -1,0 +1,233 @@
+import Foundation
+import SaddleJSON
+import SaddleMath
+import SaddleModels
+
+/// The loss and gradient at `params` on `batch`: writes ∂loss/∂params into `grad` (zero-filled
+/// before each call, `params.count` long) and returns the loss. May throw to end the run as failed.
+/// Called on the run's own thread only.
+public typealias GradientFunction<T> = @Sendable (_ params: [T], _ batch: Batch<T>, _ grad: inout [T]) throws -> T
+
+/// How long a run trains.
+public enum RunLength: Sendable, Equatable {
+    case steps(Int)
+    /// Whole passes over the data set: epochs × the pipeline's batches per epoch steps.
+    case epochs(Int)
+}
+
+/// A run's state as `run/status` reports it.
+public struct RunStatus: Sendable, Equatable, JSONEncodable {
+    public var runId: String
+    public var state: RunState
+    /// Steps completed.
+    public var step: Int
+    public var totalSteps: Int
+    public var epoch: Int
+    public var lastLoss: Double?
+    public var finish: FinishReason?
+
+    public static func == (a: RunStatus, b: RunStatus) -> Bool { a.json == b.json }
+
+    public var json: JSON {
+        var o: [String: JSON] = ["runId": .string(runId), "state": .string(state.rawValue), "step": .int(step),
+                                 "totalSteps": .int(totalSteps), "epoch": .int(epoch)]
+        if let lastLoss { o["lastLoss"] = .number(lastLoss) }
+        if let finish {
+            o["finishReason"] = .string(finish.name)
+            if let m = finish.message { o["finishMessage"] = .string(m) }
+        }
+        return .object(o)
+    }
+}
+
+/// A training run on a thread of its own: pulls batches from a ``DataPipeline``, calls the gradient
+/// function, applies the ``Optimizer``, and reports each step to the ``RunStore`` (every step) and
+/// an ``EventSink`` (which may coalesce), never blocking on either.
+///
+/// Control is prompt: ``pause()`` and ``stop()`` take effect at the end of the current step; a stop
+/// while the run waits for data cancels the pipeline and ends the run at once. Step events carry the
+/// 0-based step index (the optimizer's update index t), rank 0, the data wait measured by the
+/// pipeline and the compute time (gradient + update) measured here; samplesPerSecond is
+/// rows / (wait + compute). A non-finite loss is recorded and ends the run as `diverged` before
+/// the update is applied.
+public final class TrainingRun<T: BLASScalar>: Sendable {
+    public let id: String
+    public let name: String
+    public let totalSteps: Int
+    private let control: Guarded<RunControl<T>>
+    private let job: Guarded<RunJob<T>?>
+    private let pipeline: DataPipeline<T>
+    private let store: RunStore?
+    private let sink: EventSink?
+    private let config: JSON
+
+    /// - Parameters:
+    ///   - config: stored with the run (the `run/start` params as given).
+    ///   - seed: seeds the optimizer's gradient noise; the pipeline has its own seed.
+    public init(id: String, name: String? = nil, parameters: [T], gradient: @escaping GradientFunction<T>,
+                pipeline: DataPipeline<T>, optimizer: OptimizerConfig, length: RunLength, seed: UInt64,
+                store: RunStore? = nil, sink: EventSink? = nil, config: JSON = .null) {
+        self.id = id
+        self.name = name ?? id
+        switch length {
+        case .steps(let n): totalSteps = max(0, n)
+        case .epochs(let e): totalSteps = max(0, e) * pipeline.batchesPerEpoch
+        }
+        self.pipeline = pipeline
+        self.store = store
+        self.sink = sink
+        self.config = config
+        control = Guarded(RunControl(parameters: parameters))
+        job = Guarded(RunJob(
+            gradient: gradient, optimizer: Optimizer(config: optimizer, parameterCount: parameters.count, seed: seed)))
+    }
+
+    /// Records the run in the store and starts its thread. Calling it again does nothing.
+    /// - Throws: the store's error (e.g. a duplicate id); the run does not start then.
+    public func start() throws(StoreError) {
+        guard let job = job.withLock({ j -> RunJob<T>? in defer { j = nil }; return j }) else { return }
+        if let store {
+            try store.createRun(id: id, name: name, kind: .own, config: config)
+            try store.updateRunState(id: id, state: .running)
+        }
+        control.withLock(notify: true) { $0.state = .running }
+        startThread(name: "saddle.run.\(id)") { [self] in self.loop(job) }
+    }
+
+    /// Pauses at the end of the current step. No effect unless running.
+    public func pause() { control.withLock(notify: true) { $0.pauseRequested = true } }
+
+    /// Resumes a paused run.
+    public func resume() { control.withLock(notify: true) { $0.pauseRequested = false } }
+
+    /// Stops at the end of the current step (or at once while waiting for data or paused).
+    public func stop() {
+        control.withLock(notify: true) { $0.stopRequested = true }
+        pipeline.cancel()
+    }
+
+    public var status: RunStatus {
+        control.withLock { c in
+            RunStatus(runId: id, state: c.state, step: c.step, totalSteps: totalSteps, epoch: c.epoch, lastLoss: c.lastLoss,
+                      finish: c.finished?.reason)
+        }
+    }
+
+    /// The parameters as of the last pause or the end of the run (the initial ones before that):
+    /// copying them every step would cost O(n) per step.
+    public var parameters: [T] { control.withLock { $0.parameters } }
+
+    /// Waits until the run ends (or `timeout` seconds pass) and returns how it ended.
+    public func waitUntilFinished(timeout: Double? = nil) -> RunFinished? {
+        control.wait(until: { $0.finished != nil }, deadline: timeout.map { Date(timeIntervalSinceNow: $0) }) { c, _ in
+            c.finished
+        }
+    }
+
+    // MARK: The loop (run thread only)
+
+    private func loop(_ job: RunJob<T>) {
+        var optimizer = job.optimizer
+        var params = control.withLock { $0.parameters }
+        var grad = [T](repeating: 0, count: params.count)
+        var lastLoss: Double?
+        var step = 0
+        var reason: FinishReason = .completed
+        run: while step < totalSteps {
+            if case .stop = checkControl(params: params) { reason = .stopped; break }
+            let loaded: LoadedBatch<T>
+            do {
+                loaded = try pipeline.next()
+            } catch {
+                reason = control.withLock({ $0.stopRequested }) ? .stopped : .failed(error.description)
+                break
+            }
+            let computeStart = monotonicSeconds()
+            for i in grad.indices { grad[i] = 0 }
+            let loss: Double
+            do {
+                loss = Double(try job.gradient(params, loaded.batch, &grad))
+            } catch {
+                reason = .failed("gradient function failed at step \(step): \(error)")
+                break
+            }
+            var info: OptimizerStepInfo?
+            if loss.isFinite { info = optimizer.step(params: &params, grad: &grad) }
+            let compute = monotonicSeconds() - computeStart
+            let elapsed = loaded.waitSeconds + compute
+            let event = StepEvent(
+                runId: id, rank: 0, step: step, epoch: loaded.epoch, loss: loss, gradNorm: info?.gradNorm,
+                lr: info?.lr ?? optimizer.nextLearningRate, dataWaitSeconds: loaded.waitSeconds, computeSeconds: compute,
+                samplesPerSecond: elapsed > 0 ? Double(loaded.batch.rows) / elapsed : nil, fingerprint: loaded.fingerprint,
+                labelHistogram: loaded.labelHistogram)
+            store?.enqueue([event])
+            sink?.publish(.step(event))
+            lastLoss = loss
+            step += 1
+            control.withLock { c in
+                c.step = step
+                c.epoch = loaded.epoch
+                c.lastLoss = loss
+            }
+            if !loss.isFinite {
+                reason = .diverged(step: step - 1)
+                break run
+            }
+        }
+        pipeline.cancel()
+        if let store {
+            do {
+                try store.finishRun(id: id, reason: reason)
+            } catch {
+                if case .failed = reason {} else { reason = .failed("run store: \(error)") }
+                try? store.finishRun(id: id, reason: reason)
+            }
+        }
+        let finished = RunFinished(runId: id, reason: reason, steps: step, lastLoss: lastLoss)
+        // Publish before marking finished, so whoever sees `finished` in the status finds the event queued.
+        sink?.publish(.finished(finished))
+        let finalParams = params
+        control.withLock(notify: true) { c in
+            c.parameters = finalParams
+            c.state = .finished
+            c.finished = finished
+        }
+    }
+
+    private enum ControlAction { case proceed, stop }
+
+    /// Honors pause (blocking here until resumed or stopped) and stop requests between steps.
+    private func checkControl(params: [T]) -> ControlAction {
+        let paused: Bool = control.withLock(notify: true) { c in
+            guard c.pauseRequested && !c.stopRequested else { return false }
+            c.state = .paused
+            c.parameters = params
+            return true
+        }
+        if paused {
+            try? store?.updateRunState(id: id, state: .paused)
+            control.wait(until: { !$0.pauseRequested || $0.stopRequested }, notify: true) { c, _ in
+                if !c.stopRequested { c.state = .running }
+            }
+            if !control.withLock({ $0.stopRequested }) { try? store?.updateRunState(id: id, state: .running) }
+        }
+        return control.withLock { $0.stopRequested } ? .stop : .proceed
+    }
+}
+
+struct RunControl<T: Sendable> {
+    var parameters: [T]
+    var state: RunState = .created
+    var step = 0
+    var epoch = 0
+    var lastLoss: Double?
+    var pauseRequested = false
+    var stopRequested = false
+    var finished: RunFinished?
+}
+
+/// What only the run thread uses, handed over once by ``TrainingRun/start()``.
+struct RunJob<T: BLASScalar>: Sendable {
+    let gradient: GradientFunction<T>
+    let optimizer: Optimizer<T>
+}
