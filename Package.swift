@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "SaddleMathTests", dependencies: ["SaddleMath"]),
         .testTarget(name: "SaddleModelsTests", dependencies: ["SaddleModels", "SaddleMath", "SaddleJSON", "SaddleTestSupport"]),
         .testTarget(name: "SaddleCurvatureTests", dependencies: ["SaddleCurvature", "SaddleModels", "SaddleMath", "SaddleTestSupport"]),
-        .testTarget(name: "SaddleTrainingTests", dependencies: ["SaddleTraining", "SaddleModels", "SaddleMath"]),
+        .testTarget(name: "SaddleTrainingTests", dependencies: ["SaddleTraining", "SaddleModels", "SaddleMath", "SaddleJSON", "CSQLite"]),
         .testTarget(name: "SaddleDiagnosisTests", dependencies: ["SaddleDiagnosis", "SaddleCurvature", "SaddleModels", "SaddleTestSupport"]),
         .testTarget(
             name: "SaddleServerTests",
