@@ -32,6 +32,9 @@ public final class Server: Sendable {
         registerDaemonMethods(&table)
         registerModelMethods(&table)
         registerDatasetMethods(&table)
+        registerCurvatureMethods(&table)
+        registerRunMethods(&table)
+        registerDiagnosisMethods(&table)
         return table
     }
 

@@ -8,12 +8,27 @@ from typing import Any, Optional
 import jsonschema
 from referencing import Registry, Resource
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "protocol" / "saddle.schema.json"
+PROTOCOL = Path(__file__).resolve().parents[2] / "protocol"
+SCHEMA_PATH = PROTOCOL / "saddle.schema.json"
+
+
+def load_document() -> dict:
+    """saddle.schema.json merged with every protocol/schema/<family>.schema.json (methods,
+    notifications and $defs), so that `#/$defs/...` references resolve across files."""
+    document = json.loads(SCHEMA_PATH.read_text())
+    for family in sorted((PROTOCOL / "schema").glob("*.schema.json")):
+        part = json.loads(family.read_text())
+        for section in ("$defs", "methods", "notifications"):
+            for name, value in part.get(section, {}).items():
+                if name in document.setdefault(section, {}):
+                    raise ValueError(f"{family.name} redefines {section}/{name}")
+                document[section][name] = value
+    return document
 
 
 class ProtocolSchema:
     def __init__(self) -> None:
-        self.document = json.loads(SCHEMA_PATH.read_text())
+        self.document = load_document()
         self.uri = self.document["$id"]
         self.registry = Registry().with_resource(self.uri, Resource.from_contents(self.document))
         self.checked = 0

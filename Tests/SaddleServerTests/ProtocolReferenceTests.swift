@@ -10,8 +10,27 @@ final class ProtocolReferenceTests: XCTestCase {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("protocol")
 
+    /// saddle.schema.json merged with protocol/schema/*.schema.json, as Tests/EndToEnd/schema.py merges them.
     private func schema() throws -> JSON {
-        try JSON.parse(Array(try Data(contentsOf: protocolFolder.appendingPathComponent("saddle.schema.json"))), maxDepth: 64)
+        func load(_ url: URL) throws -> [String: JSON] {
+            try JSON.parse(Array(try Data(contentsOf: url)), maxDepth: 64).objectValue ?? [:]
+        }
+        var document = try load(protocolFolder.appendingPathComponent("saddle.schema.json"))
+        let folder = protocolFolder.appendingPathComponent("schema")
+        let families = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+            .filter { $0.hasSuffix(".schema.json") }.sorted()
+        for family in families {
+            let part = try load(folder.appendingPathComponent(family))
+            for section in ["$defs", "methods", "notifications"] {
+                var merged = document[section]?.objectValue ?? [:]
+                for (name, value) in part[section]?.objectValue ?? [:] {
+                    XCTAssertNil(merged[name], "\(family) redefines \(section)/\(name)")
+                    merged[name] = value
+                }
+                document[section] = .object(merged)
+            }
+        }
+        return .object(document)
     }
 
     private func markdown() throws -> String {

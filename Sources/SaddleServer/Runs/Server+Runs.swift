@@ -1,0 +1,6 @@
+import SaddleRPC
+
+extension Server {
+    func registerRunMethods(_ table: inout MethodTable) {
+    }
+}
