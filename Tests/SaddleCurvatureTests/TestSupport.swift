@@ -55,55 +55,6 @@ enum TestMatrices {
     }
 }
 
-/// A minimal reader for NumPy `.npy` files holding little-endian float64 (`<f8`), C order.
-enum NpyReader {
-    struct Array2 {
-        var shape: [Int]
-        var values: [Double]
-    }
-
-    enum Failure: Error { case malformed(String) }
-
-    static func readFloat64(_ url: URL) throws -> Array2 {
-        let data = try Data(contentsOf: url)
-        let bytes = [UInt8](data)
-        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
-            throw Failure.malformed("not an .npy file: \(url.path)")
-        }
-        let major = bytes[6]
-        let headerLength: Int, headerStart: Int
-        if major == 1 {
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-            headerStart = 10
-        } else {
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-            headerStart = 12
-        }
-        guard let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .ascii) else {
-            throw Failure.malformed("header is not ASCII")
-        }
-        guard header.contains("'descr': '<f8'"), header.contains("'fortran_order': False") else {
-            throw Failure.malformed("only little-endian float64 in C order is supported, header: \(header)")
-        }
-        guard let open = header.firstIndex(of: "("), let close = header.firstIndex(of: ")") else {
-            throw Failure.malformed("no shape in header: \(header)")
-        }
-        let shape = header[header.index(after: open)..<close].split(separator: ",").compactMap {
-            Int($0.trimmingCharacters(in: .whitespaces))
-        }
-        let count = shape.reduce(1, *)
-        let start = headerStart + headerLength
-        guard bytes.count - start == 8 * count else { throw Failure.malformed("expected \(count) float64 values") }
-        var values = [Double](repeating: 0, count: count)
-        for i in 0..<count {
-            var bits: UInt64 = 0
-            for b in 0..<8 { bits |= UInt64(bytes[start + 8 * i + b]) << (8 * b) }
-            values[i] = Double(bitPattern: bits)
-        }
-        return Array2(shape: shape, values: values)
-    }
-}
-
 /// ‖A·v − θ·v‖ computed directly.
 func trueResidual(_ op: DenseOperator, _ v: [Double], _ theta: Double) throws -> Double {
     let av = try op.apply(v)

@@ -1,38 +1,32 @@
-import Foundation
 @testable import SaddleDiagnosis
-import SaddleJSON
+import SaddleTestSupport
 import XCTest
 
 /// The ground-truth scenarios (float64 JAX dense Hessians): evidence built from their numbers must give
 /// their expected verdicts; the higher-order saddle a2 needs the perturbation probe on its real loss.
 final class ScenarioTests: XCTestCase {
     /// Evidence from expected.json: gradient norm, loss, extreme eigenvalues, trace, counts.
-    static func evidence(_ expected: JSON) throws -> Evidence {
-        let r = JSONReader(expected, path: "expected")
+    static func evidence(_ s: Scenario) throws -> Evidence {
+        let counts = try s.eigenvalueCounts
         return Evidence(
-            gradNorm: try r["grad_norm"].double(), loss: try r["loss"].double(),
-            lambdaMax: try r["hessian_top5"].doubles().first, lambdaMin: try r["hessian_bottom5"].doubles().first,
-            hessianTrace: try r["hessian_trace"].double(),
-            eigenvalueCounts: EigenvalueCounts(negative: try r["n_negative_eigenvalues"].int(),
-                                               zero: try r["n_zero_eigenvalues"].int(),
-                                               positive: try r["n_positive_eigenvalues"].int()),
-            parameterCount: try r["n_params"].int())
+            gradNorm: try s.gradNorm, loss: try s.loss,
+            lambdaMax: try s.hessianTop5.first, lambdaMin: try s.hessianBottom5.first,
+            hessianTrace: try s.hessianTrace,
+            eigenvalueCounts: EigenvalueCounts(negative: counts.negative, zero: counts.zero, positive: counts.positive),
+            parameterCount: try s.parameterCount)
     }
 
     /// Every scenario from its second-order numbers alone. Where the whole spectrum is ≈ 0 (a2), the
     /// second-order test is inconclusive, so the verdict is plateau with the perturbation probe named as
     /// missing — never localMinimum; ``testA2HigherOrderSaddleNeedsThePerturbationProbe`` adds the probe.
     func testEveryScenarioFromItsExpectedNumbers() throws {
-        let directory = try ScenarioFiles.directory()
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            .filter { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0 + "/expected.json").path) }
-            .sorted()
-        XCTAssertGreaterThanOrEqual(names.count, 6)
-        for name in names {
-            let expected = try ScenarioFiles.expected(name)
-            let evidence = try Self.evidence(expected)
+        let scenarios = try Scenario.all()
+        XCTAssertGreaterThanOrEqual(scenarios.count, 6)
+        for scenario in scenarios {
+            let name = scenario.name
+            let evidence = try Self.evidence(scenario)
             let diagnosis = Diagnoser.diagnose(evidence)
-            let want = try XCTUnwrap(expected["expected_verdict"]?.stringValue)
+            let want = try scenario.expectedVerdict
             let flat = (evidence.eigenvalueCounts?.zero ?? 0) == evidence.parameterCount
             if flat {
                 XCTAssertEqual(diagnosis.verdict, .plateau, name)
@@ -81,16 +75,14 @@ final class ScenarioTests: XCTestCase {
     }
 
     func testA2HigherOrderSaddleNeedsThePerturbationProbe() throws {
-        let name = "a2_deeplinear3_zero"
-        let (x, xShape) = try ScenarioFiles.npy(name, "x.npy")
-        let (y, _) = try ScenarioFiles.npy(name, "y.npy")
-        XCTAssertEqual(xShape, [24, 2])
-        let net = DeepLinear(x: x, y: y)
-        let expected = try ScenarioFiles.expected(name)
+        let scenario = try Scenario(named: "a2_deeplinear3_zero")
+        let x = try scenario.array("x.npy"), y = try scenario.array("y.npy")
+        XCTAssertEqual(x.shape, [24, 2])
+        let net = DeepLinear(x: x.doubles, y: y.doubles)
         let zero = [Double](repeating: 0, count: 10)
 
         // The closure is the scenario's loss: f(0) matches JAX to 1e-12 relative (summation order only).
-        let f0 = try XCTUnwrap(expected["loss"]?.doubleValue)
+        let f0 = try scenario.loss
         XCTAssertEqual(net.loss(zero), f0, accuracy: 1e-12 * f0)
         XCTAssertEqual(net.gradient(zero), zero, "the gradient at 0 is exactly 0")
         // The gradient matches central differences at a random point to 1e-6 relative (h = 1e-5: error
@@ -110,7 +102,7 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(probe.baseLoss, net.loss(zero))
         XCTAssertGreaterThan(probe.bestDecrease, 1e-3 * f0, "a higher-order saddle: some perturbation leads downhill")
 
-        var evidence = try Self.evidence(expected)
+        var evidence = try Self.evidence(scenario)
         evidence.perturbationProbe = probe
         let diagnosis = Diagnoser.diagnose(evidence)
         XCTAssertEqual(diagnosis.verdict, .saddle, diagnosis.reason)
@@ -125,9 +117,8 @@ final class ScenarioTests: XCTestCase {
     /// b1: the a1 net y = w2·w1·x on its minimum manifold. The same probe finds no descent (f(θ) is the
     /// global minimum, so any decrease is rounding, far below the 1e-8 threshold) → localMinimum.
     func testB1FlatValleyIsAMinimumWithProbes() throws {
-        let name = "b1_linear2_global_min"
-        let (x, _) = try ScenarioFiles.npy(name, "x.npy")
-        let (y, _) = try ScenarioFiles.npy(name, "y.npy")
+        let scenario = try Scenario(named: "b1_linear2_global_min")
+        let x = try scenario.array("x.npy").doubles, y = try scenario.array("y.npy").doubles
         let n = Double(x.count)
         func loss(_ w: [Double]) -> Double {
             zip(x, y).reduce(0) { $0 + (w[1] * w[0] * $1.0 - $1.1) * (w[1] * w[0] * $1.0 - $1.1) } / n
@@ -143,14 +134,13 @@ final class ScenarioTests: XCTestCase {
         }
         let beta = zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } / x.reduce(0) { $0 + $1 * $1 }
         let theta = [abs(beta).squareRoot(), (beta < 0 ? -1 : 1) * abs(beta).squareRoot()]
-        let expected = try ScenarioFiles.expected(name)
-        let f = try XCTUnwrap(expected["loss"]?.doubleValue)
+        let f = try scenario.loss
         XCTAssertEqual(loss(theta), f, accuracy: 1e-12 * f, "the least-squares point reproduces JAX's loss")
 
         let probe = try PerturbationProbe.run(loss: loss, gradient: gradient, theta: theta, radius: 0.5, steps: 30,
                                               learningRate: 0.05, probes: 8, seed: 2024)
         XCTAssertLessThan(probe.bestDecrease, 1e-12, "no point lies below the global minimum beyond rounding")
-        var evidence = try Self.evidence(expected)
+        var evidence = try Self.evidence(scenario)
         evidence.perturbationProbe = probe
         let diagnosis = Diagnoser.diagnose(evidence)
         XCTAssertEqual(diagnosis.verdict, .localMinimum, diagnosis.reason)

@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import SaddleMath
+import SaddleTestSupport
 import XCTest
 @testable import SaddleModels
 
@@ -73,12 +74,8 @@ final class DatasetLoadingTests: XCTestCase {
 
     // MARK: Scenarios
 
-    private var scenarios: URL {
-        if let env = ProcessInfo.processInfo.environment["SADDLE_SCENARIOS"] { return URL(fileURLWithPath: env) }
-        // Tests/SaddleModelsTests/ThisFile.swift → repository root → ../shared/scenarios
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("../shared/scenarios").standardized
-    }
+    /// The shared locator: `$SADDLE_SCENARIOS`, else `<repo>/../shared/scenarios`.
+    private var scenarios: URL { Scenarios.root }
 
     /// Every scenario's x.npy/y.npy, with shapes, the first inputs, the last row and the sums
     /// pinned from numpy. Tolerance: exact for single values (the bytes are the values); 1e-12
@@ -102,7 +99,7 @@ final class DatasetLoadingTests: XCTestCase {
             "d_xor_mlp_2_16_16_1_tanh_init": Expected(samples: 4, width: 2, first: [0, 0, 0], lastRow: [1, 1], inputSum: 4,
                 targetSum: 2, classCounts: nil),
         ]
-        let folders = try FileManager.default.contentsOfDirectory(atPath: scenarios.path)
+        let folders = try Scenarios.names
             .filter { FileManager.default.fileExists(atPath: scenarios.appendingPathComponent("\($0)/x.npy").path) }
         XCTAssertEqual(Set(folders), Set(expected.keys), "scenarios at \(scenarios.path)")
         for folder in folders.sorted() {
