@@ -1,0 +1,77 @@
+import Foundation
+import XCTest
+@testable import SaddleJSON
+@testable import SaddleRPC
+@testable import SaddleServer
+
+/// A real `Server` behind a real `Connection`, over memory: requests in, answers and notifications out.
+final class ServerHarness: @unchecked Sendable {
+    let server: Server
+    let connection: Connection
+    private let sink = MemorySink()
+    private var decoder = FrameDecoder()
+    private var nextID: Int64 = 1
+    private var answers: [Int64: JSON] = [:]
+    /// Notifications received so far, in order.
+    private(set) var notifications: [JSON] = []
+
+    init(configuration: ServerConfiguration = ServerConfiguration()) {
+        server = Server(configuration: configuration)
+        connection = server.makeConnection(sink: sink) { _ in }
+        let result = try? call("initialize", ["capabilities": [:]])
+        precondition(result?["capabilities"] != nil, "initialize failed")
+    }
+
+    private func pump() {
+        let bytes = sink.take()
+        bytes.withUnsafeBytes { raw in
+            decoder.feed(raw) { event in
+                guard case .frame(let body) = event, let message = try? JSON.parse(body, maxDepth: 512) else { return }
+                if message["method"] != nil {
+                    notifications.append(message)
+                } else if let id = message["id"]?.int64Value {
+                    answers[id] = message
+                }
+            }
+        }
+    }
+
+    /// Sends a request and returns its raw answer (waiting for background methods).
+    func answer(_ method: String, _ params: JSON? = nil, timeout: TimeInterval = 60) -> JSON {
+        let id = nextID
+        nextID += 1
+        var message: [String: JSON] = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method)]
+        if let params { message["params"] = params }
+        FrameEncoder.encode(try! JSON.object(message).serialized()).withUnsafeBytes { connection.receive($0) }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            pump()
+            if let answer = answers.removeValue(forKey: id) { return answer }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+        XCTFail("no answer to \(method) within \(timeout) s")
+        return .null
+    }
+
+    /// The result of a request; throws the error answer as an `RPCError`.
+    @discardableResult
+    func call(_ method: String, _ params: JSON? = nil, timeout: TimeInterval = 60) throws -> JSON {
+        let answer = answer(method, params, timeout: timeout)
+        if let error = answer["error"] {
+            throw RPCError(ErrorCode(rawValue: Int(error["code"]?.int64Value ?? 0)), error["message"]?.stringValue ?? "")
+        }
+        return answer["result"] ?? .null
+    }
+
+    /// The error code of a request that must fail.
+    func errorCode(_ method: String, _ params: JSON? = nil) -> Int? {
+        answer(method, params)["error"]?["code"]?.int64Value.map { Int($0) }
+    }
+
+    /// Notifications named `method` received so far (after waiting `wait` seconds for more).
+    func notifications(_ method: String, wait: TimeInterval = 0) -> [JSON] {
+        if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+        pump()
+        return notifications.filter { $0["method"]?.stringValue == method }
+    }
+}
