@@ -52,6 +52,9 @@ let package = Package(
             name: "SaddleTestSupport", dependencies: ["SaddleModels", "SaddleJSON", "SaddleMath"],
             path: "Tests/SaddleTestSupport"),
 
+        // benchmarks/models.py drives this; it is built with the package so it cannot rot.
+        .executableTarget(name: "saddle-bench", dependencies: ["SaddleModels", "SaddleMath"], path: "benchmarks/swift"),
+
         .testTarget(name: "SaddleJSONTests", dependencies: ["SaddleJSON"]),
         .testTarget(name: "SaddleRPCTests", dependencies: ["SaddleRPC", "SaddleJSON"]),
         .testTarget(name: "SaddleMathTests", dependencies: ["SaddleMath"]),

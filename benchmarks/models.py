@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""The numeric core against JAX and PyTorch, in one script, on one machine, one thread each.
+
+Model: MLP 784-256-256-10, ReLU, softmax cross-entropy, batch 128, float32, PyTorch's default init.
+  - training step throughput (forward + backward + an SGD update), steps/s
+  - the cost of an exact Hessian-vector product relative to a gradient
+    (Saddle: Pearlmutter's R-operator; JAX: forward-over-reverse jvp(grad); PyTorch: double backward)
+Targets (issue #3): Saddle >= 1.2x JAX's and >= 1.5x PyTorch's steps/s; HVP <= 1.5 gradients and no slower
+than JAX's HVP in absolute time.
+
+Usage: OPENBLAS_NUM_THREADS=1 python3 benchmarks/models.py   (needs torch==2.13.0+cpu and jax from PyPI)
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def best_of(fn, n: int, rounds: int = 5) -> float:
+    for _ in range(10):
+        fn()
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - start) / n)
+    return best
+
+
+def saddle() -> dict:
+    subprocess.run(["swift", "build", "-c", "release", "--product", "saddle-bench"], cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL)
+    out = subprocess.run([str(REPO / ".build/release/saddle-bench"), "step"], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def torch_peer() -> dict:
+    import torch
+    torch.set_num_threads(1)
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 10))
+    x = torch.randn(128, 784)
+    y = torch.randint(0, 10, (128,))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    params = list(model.parameters())
+    vs = [torch.randn_like(p) for p in params]
+
+    def grad():
+        torch.autograd.grad(loss_fn(model(x), y), params)
+
+    def hvp():
+        g = torch.autograd.grad(loss_fn(model(x), y), params, create_graph=True)
+        dot = sum((gi * vi).sum() for gi, vi in zip(g, vs))
+        torch.autograd.grad(dot, params)
+
+    t_step = best_of(step, 100)
+    t_grad = best_of(grad, 100)
+    t_hvp = best_of(hvp, 60)
+    return {"stepsPerSecond": 1 / t_step, "gradientMs": t_grad * 1e3, "hvpMs": t_hvp * 1e3, "hvpOverGradient": t_hvp / t_grad}
+
+
+def jax_peer() -> dict:
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_platform_name", "cpu")
+    key = jax.random.PRNGKey(1)
+    k1, k2, k3, kx, ky = jax.random.split(key, 5)
+
+    def layer(k, fan_in, fan_out):
+        bound = 1 / fan_in ** 0.5
+        kw, kb = jax.random.split(k)
+        return (jax.random.uniform(kw, (fan_out, fan_in), minval=-bound, maxval=bound),
+                jax.random.uniform(kb, (fan_out,), minval=-bound, maxval=bound))
+
+    params = [layer(k1, 784, 256), layer(k2, 256, 256), layer(k3, 256, 10)]
+    x = jax.random.normal(kx, (128, 784))
+    y = jax.random.randint(ky, (128,), 0, 10)
+
+    def loss(ps):
+        h = x
+        for i, (w, b) in enumerate(ps):
+            h = h @ w.T + b
+            if i < len(ps) - 1:
+                h = jax.nn.relu(h)
+        return -jnp.mean(jax.nn.log_softmax(h)[jnp.arange(128), y])
+
+    grad_fn = jax.jit(jax.grad(loss))
+
+    @jax.jit
+    def step(ps):
+        g = jax.grad(loss)(ps)
+        return jax.tree_util.tree_map(lambda p, gi: p - 1e-3 * gi, ps, g)
+
+    vs = jax.tree_util.tree_map(lambda p: jnp.ones_like(p) * 0.01, params)
+    hvp_fn = jax.jit(lambda ps, v: jax.jvp(jax.grad(loss), (ps,), (v,))[1])
+    state = {"p": params}
+
+    def run_step():
+        state["p"] = step(state["p"])
+        jax.block_until_ready(state["p"])
+
+    t_step = best_of(run_step, 100)
+    t_grad = best_of(lambda: jax.block_until_ready(grad_fn(params)), 100)
+    t_hvp = best_of(lambda: jax.block_until_ready(hvp_fn(params, vs)), 60)
+    return {"stepsPerSecond": 1 / t_step, "gradientMs": t_grad * 1e3, "hvpMs": t_hvp * 1e3, "hvpOverGradient": t_hvp / t_grad}
+
+
+def main() -> None:
+    s = saddle()
+    results = {"saddle": s}
+    for name, peer in (("jax", jax_peer), ("pytorch", torch_peer)):
+        try:
+            results[name] = peer()
+        except ImportError as error:
+            print(f"{name} not installed ({error}); pip install jax torch==2.13.0+cpu")
+    print("MLP 784-256-256-10 ReLU, softmax CE, batch 128, float32, one thread")
+    print(f"{'':10} {'steps/s':>10} {'grad ms':>9} {'HVP ms':>8} {'HVP/grad':>9}")
+    for name, r in results.items():
+        print(f"{name:10} {r['stepsPerSecond']:10.1f} {r['gradientMs']:9.3f} {r['hvpMs']:8.3f} {r['hvpOverGradient']:9.2f}")
+    for name, target in (("jax", 1.2), ("pytorch", 1.5)):
+        if name in results:
+            ratio = s["stepsPerSecond"] / results[name]["stepsPerSecond"]
+            print(f"Saddle / {name} training steps: {ratio:.2f}x (target >= {target}x: {'met' if ratio >= target else 'NOT met'})")
+    print(f"Saddle HVP / gradient: {s['hvpOverGradient']:.2f} (target <= 1.5: {'met' if s['hvpOverGradient'] <= 1.5 else 'NOT met'})")
+    if "jax" in results:
+        ratio = results["jax"]["hvpMs"] / s["hvpMs"]
+        print(f"JAX HVP time / Saddle HVP time: {ratio:.2f} (target >= 1: {'met' if ratio >= 1 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
