@@ -79,7 +79,10 @@ class Daemon:
     def call(self, method: str, params: Any = None) -> Any:
         id = self.next_id
         self.next_id += 1
-        body = json.dumps({"jsonrpc": "2.0", "id": id, "method": method, "params": params}, allow_nan=False).encode()
+        message = {"jsonrpc": "2.0", "id": id, "method": method}
+        if params is not None:
+            message["params"] = params
+        body = json.dumps(message, allow_nan=False).encode()
         self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         self.proc.stdin.flush()
         while True:
