@@ -63,7 +63,7 @@ def test_higher_order_saddle_and_escape_probe(daemon, scenarios_present):
 
 
 def test_diagnose_from_evidence_alone_and_errors(daemon):
-    history = [{"step": i, "loss": 0.7, "gradNorm": 0.5, "dataWait": 0.08, "compute": 0.02} for i in range(30)]
+    history = [{"step": i, "loss": 0.7, "gradNorm": 0.5, "dataWaitSeconds": 0.08, "computeSeconds": 0.02} for i in range(30)]
     result = daemon.result("diagnose", {"evidence": {"history": history}, "thresholds": {"plateauWindow": 20}})
     assert result["verdict"] == "dataPipelineStall"
     assert result["thresholds"]["plateauWindow"] == 20
