@@ -211,6 +211,18 @@ final class RunMethodsTests: XCTestCase {
         XCTAssertEqual(h.errorCode("run/start", ["model": "m9", "dataset": "d1", "optimizer": ["kind": "sgd"], "steps": 1]), -31001)
     }
 
+    func testAFailingPipelineEndsTheRunAsFailedAndDisabledEventsSendOnlyTheEnd() throws {
+        let h = try harness()
+        let run = try start(h, steps: 100, pipeline: ["batchSize": 16, "faults": ["workerDiesAfter": 3]], events: ["enabled": false])
+        let done = try XCTUnwrap(finished(h, run))
+        XCTAssertEqual(done["reason"], "failed")
+        XCTAssertEqual(done["steps"], 3, "three batches arrived, then the loader died")
+        XCTAssertTrue(done["message"]?.stringValue?.contains("died after 3") ?? false, "\(done)")
+        XCTAssertEqual(steps(h, run).count, 0, "events disabled: no run/step")
+        XCTAssertEqual(try h.call("run/history", ["run": .string(run)])["totalSteps"], 3)
+        XCTAssertNil(h.server.workspace.models()[0].trainingRun)
+    }
+
     func testBadStartParameters() throws {
         let h = try harness()
         try h.call("model/create", ["spec": ["input": 3, "layers": [["kind": "dense", "units": 1]], "loss": "mse"]])

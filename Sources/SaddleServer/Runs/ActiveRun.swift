@@ -88,6 +88,8 @@ final class ActiveRun: Sendable {
         while true {
             let timeout: Double? = pending == nil ? nil : max(0, nextAllowed - monotonicNow())
             let delivery = sink.take(timeout: timeout)
+            // Without a pending step there is no timeout: an empty delivery means the sink was closed.
+            if pending == nil && delivery.events.isEmpty && delivery.dropped == 0 { return }
             dropped += delivery.dropped
             var finished: RunFinished?
             for event in delivery.events {

@@ -153,7 +153,6 @@ extension Server {
             try? workspace.setTrainingRun(model: model.id, run: nil)
             throw error
         }
-        active.startSender()
         do {
             try active.training.start()
         } catch {
@@ -163,6 +162,8 @@ extension Server {
             try? workspace.setTrainingRun(model: model.id, run: nil)
             throw .storeError(error.description)
         }
+        // Events published before the sender starts wait in the sink.
+        active.startSender()
         return active.statusJSON
     }
 
