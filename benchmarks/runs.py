@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Runs benchmark against the real saddled binary (release build), standard library only.
+
+Measures:
+  - ingestion throughput: step events persisted per second through `run/ingest`, batches of 1000, each answered
+    only once committed (WAL, synchronous=FULL) to an on-disk store; one call at a time, then 8 in flight;
+  - `run/status` latency (p50, p99) while two runs train an MLP 784-256-256-10, batch 128, on generated
+    784-dimensional data (10-class Gaussian mixture);
+  - training throughput inside those runs: steps/s from `run/status` step counts over wall time.
+Targets (issue "Training runs"): >= 100,000 events/s ingested; run/status p99 < 5 ms while two runs train.
+
+Usage: python3 benchmarks/runs.py [--saddled PATH] [--batches N] [--status-calls N] [--store PATH]
+saddled runs with OPENBLAS_NUM_THREADS=1 unless the environment sets it (one BLAS thread per run on 2 cores).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def frame(message) -> bytes:
+    body = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+class Raw:
+    """Raw stdio client: writes frames, reads answers by id, skips notifications."""
+
+    def __init__(self, binary: str, *args: str) -> None:
+        env = {**os.environ}
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        self.proc = subprocess.Popen([binary, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env)
+        self.fin = self.proc.stdin.fileno()
+        self.fout = self.proc.stdout.fileno()
+        self.buffer = b""
+        self.next_id = 1
+        self.early: dict = {}  # answers that arrived before they were waited for (background requests finish out of order)
+        self.call("initialize", {"capabilities": {}})
+        self.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fin, view)
+            view = view[n:]
+
+    def read_frame(self) -> bytes:
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end >= 0:
+                length = int(self.buffer[16:end])  # saddled writes only the Content-Length header
+                total = end + 4 + length
+                while len(self.buffer) < total:
+                    self.buffer += os.read(self.fout, 1 << 16)
+                body = self.buffer[end + 4:total]
+                self.buffer = self.buffer[total:]
+                return body
+            chunk = os.read(self.fout, 1 << 16)
+            if not chunk:
+                raise EOFError("saddled closed its output")
+            self.buffer += chunk
+
+    def request(self, method: str, params=None) -> tuple[int, bytes]:
+        id_ = self.next_id
+        self.next_id += 1
+        message = {"jsonrpc": "2.0", "id": id_, "method": method}
+        if params is not None:
+            message["params"] = params
+        return id_, frame(message)
+
+    def answer(self, id_: int) -> dict:
+        while id_ not in self.early:
+            message = json.loads(self.read_frame())
+            if "method" not in message:  # skips notifications
+                self.early[message.get("id")] = message
+        message = self.early.pop(id_)
+        if "error" in message:
+            raise RuntimeError(message["error"])
+        return message["result"]
+
+    def call(self, method: str, params=None) -> dict:
+        id_, data = self.request(method, params)
+        self.write(data)
+        return self.answer(id_)
+
+    def close(self) -> None:
+        try:
+            self.call("shutdown")
+            self.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+
+
+def bench_ingest(binary: str, store: str, batches: int) -> None:
+    client = Raw(binary, "--store", store)
+    run = client.call("run/ingest", {"name": "bench", "steps": [{"step": 0, "loss": 1.0}]})["run"]
+
+    def batch_frames(offset: int):
+        frames = []
+        for b in range(batches):
+            base = offset + 1 + b * 1000
+            steps = [{"step": base + i, "loss": 1.0 / (base + i), "gradNorm": 0.5, "lr": 0.01,
+                      "dataWaitSeconds": 0.001, "computeSeconds": 0.01, "epoch": 0} for i in range(1000)]
+            frames.append(client.request("run/ingest", {"run": run, "steps": steps}))
+        return frames
+
+    frames = batch_frames(0)  # encoded before timing: the client's JSON encoding is not the daemon's cost
+    t = time.perf_counter()
+    for id_, data in frames:
+        client.write(data)
+        assert client.answer(id_)["accepted"] == 1000
+    sequential = batches * 1000 / (time.perf_counter() - t)
+
+    frames = batch_frames(batches * 1000)
+    window = 8
+    t = time.perf_counter()
+    for i, (id_, data) in enumerate(frames):
+        client.write(data)
+        if i >= window - 1:
+            client.answer(frames[i - window + 1][0])
+    for id_, _ in frames[max(0, len(frames) - window + 1):]:
+        client.answer(id_)
+    pipelined = batches * 1000 / (time.perf_counter() - t)
+    count = client.call("run/history", {"run": run, "maxPoints": 1})["totalSteps"]
+    client.close()
+    print(f"ingest: {sequential:,.0f} events/s one call at a time, {pipelined:,.0f} events/s with {window} in flight "
+          f"(batches of 1000, {2 * batches} batches, store {store}, {count} steps stored)")
+
+
+def bench_status(binary: str, calls: int) -> None:
+    client = Raw(binary, "--store", ":memory:")
+    data = client.call("dataset/generate", {"kind": "gaussianMixture", "classes": 10, "dimensions": 784,
+                                            "samples": 4096, "seed": 1})["id"]
+    spec = {"input": 784, "layers": [{"kind": "dense", "units": 256, "activation": "relu"},
+                                     {"kind": "dense", "units": 256, "activation": "relu"}, {"kind": "dense", "units": 10}],
+            "loss": "softmaxCrossEntropy", "seed": 1}
+    runs = []
+    for _ in range(2):
+        model = client.call("model/create", {"spec": spec})["id"]
+        runs.append(client.call("run/start", {"model": model, "dataset": data, "optimizer": {"kind": "sgd", "lr": 0.01},
+                                              "pipeline": {"batchSize": 128}, "steps": 100_000_000})["run"])
+    time.sleep(1.0)
+    before = [(time.perf_counter(), client.call("run/status", {"run": r})["step"]) for r in runs]
+    latencies = []
+    for i in range(calls):
+        id_, data = client.request("run/status", {"run": runs[i % 2]})
+        t = time.perf_counter()
+        client.write(data)
+        client.answer(id_)
+        latencies.append(time.perf_counter() - t)
+        time.sleep(0.001)
+    after = [(time.perf_counter(), client.call("run/status", {"run": r})) for r in runs]
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2] * 1e3
+    p99 = latencies[int(len(latencies) * 0.99)] * 1e3
+    print(f"run/status while two runs train 784-256-256-10 (batch 128): p50 {p50:.3f} ms, p99 {p99:.3f} ms, "
+          f"max {latencies[-1] * 1e3:.3f} ms over {calls} calls")
+    for (t0, s0), (t1, status) in zip(before, after):
+        rate = (status["step"] - s0) / (t1 - t0)
+        print(f"training {status['run']}: {rate:,.1f} steps/s wall ({rate * 128:,.0f} samples/s), "
+              f"run/status stepsPerSecond {status.get('stepsPerSecond', 0):,.1f}, dataWaitShare {status.get('dataWaitShare', 0):.3f}")
+    for r in runs:
+        client.call("run/stop", {"run": r})
+    client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--saddled", default=str(REPO / ".build" / "release" / "saddled"))
+    parser.add_argument("--batches", type=int, default=100)
+    parser.add_argument("--status-calls", type=int, default=2000)
+    parser.add_argument("--store", default=None, help="store file for the ingestion benchmark (default: a temporary file)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        bench_ingest(args.saddled, args.store or str(Path(folder) / "bench.sqlite"), args.batches)
+    bench_status(args.saddled, args.status_calls)
+
+
+if __name__ == "__main__":
+    main()
