@@ -55,7 +55,9 @@ class Reporter:
     ``None`` to spawn saddled from ``$SADDLED``/``PATH``. With ``connect=False`` nothing is sent
     and only ``metrics_path`` is written. ``run_name`` names the ingested run created on the
     first send; ``run`` appends to an existing run instead. ``rank`` is added to every event
-    that does not give its own.
+    that does not give its own. ``finish_on_close`` (default: when this reporter created the
+    run) sends ``run/stop`` at :meth:`close`, marking the ingested run finished; leave it off on
+    all but one rank when several ranks report into one run.
 
     Errors from the daemon (a refused event, a lost connection) do not interrupt the loop: they
     are kept in ``errors`` and raised by the next :meth:`flush` or :meth:`close`. After a refused
@@ -75,6 +77,7 @@ class Reporter:
         connect: bool = True,
         daemon_args: Sequence[str] = (),
         request_timeout: float = 60.0,
+        finish_on_close: Optional[bool] = None,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -84,6 +87,7 @@ class Reporter:
         self.batch_size = batch_size
         self.interval = interval
         self.request_timeout = request_timeout
+        self.finish_on_close = (run is None) if finish_on_close is None else finish_on_close
         self.errors: List[ReporterError] = []
         #: Events reported, events acknowledged by the daemon (or written, without a daemon).
         self.reported = 0
@@ -198,6 +202,11 @@ class Reporter:
                 self._closing = True
                 self._cond.notify_all()
             self._thread.join(timeout)
+            if self.finish_on_close and self.client is not None and self.run is not None:
+                try:
+                    self.client.request("run/stop", {"run": self.run}, timeout=self.request_timeout)
+                except (RPCError, ConnectionError, TimeoutError, OSError) as error:
+                    self.errors.append(ReporterError(f"run/stop of {self.run} failed", error))
         finally:
             self._closed = True
             if self._metrics is not None:

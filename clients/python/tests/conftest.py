@@ -6,6 +6,7 @@ A missing binary is a failure with a message, never a silent skip.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,16 +33,34 @@ def saddled() -> str:
 
 
 @pytest.fixture
-def client(saddled: str, tmp_path: Path):
+def daemon_args(saddled: str, tmp_path: Path) -> list:
+    """saddled's flags for this test (its own run store under tmp_path)."""
+    return daemon_args_for(saddled, tmp_path)
+
+
+@pytest.fixture
+def client(saddled: str, daemon_args: list):
     """An initialized client of a fresh daemon, closed (shutdown + exit) after the test."""
-    c = Client.spawn(saddled, daemon_args_for(saddled, tmp_path))
+    c = Client.spawn(saddled, daemon_args)
     yield c
     c.close()
 
 
-def daemon_args_for(saddled: str, tmp_path: Path) -> list:
-    """Flags that keep a test's daemon state inside tmp_path (a run store, where the daemon has one)."""
-    return []
+_help_cache: dict = {}
+
+
+def daemon_args_for(saddled: str, tmp_path) -> list:
+    """Flags that keep a test's daemon state inside tmp_path (`--store`, where the daemon has a run store),
+    so tests never touch the user's ~/.local/state/saddle/runs.sqlite. tmp_path None: `--store :memory:`."""
+    if saddled not in _help_cache:
+        try:
+            out = subprocess.run([saddled, "--help"], capture_output=True, text=True, timeout=30)
+            _help_cache[saddled] = out.stdout + out.stderr
+        except OSError:
+            _help_cache[saddled] = ""
+    if "--store" not in _help_cache[saddled]:
+        return []
+    return ["--store", ":memory:" if tmp_path is None else str(Path(tmp_path) / "runs.sqlite")]
 
 
 _methods_cache: dict = {}
@@ -52,7 +71,7 @@ def served_methods():
     path = daemon_path()
     if path not in _methods_cache:
         try:
-            with Client.spawn(path) as c:
+            with Client.spawn(path, daemon_args_for(path, None)) as c:
                 _methods_cache[path] = c.methods
         except (OSError, ConnectionError):
             _methods_cache[path] = None

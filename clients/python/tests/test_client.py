@@ -12,8 +12,8 @@ from saddle_bridge import Client, RPCError
 from saddle_bridge.client import ProcessTransport
 
 
-def test_lifecycle_initialize_status_shutdown_exit_code_0(saddled):
-    client = Client(ProcessTransport(saddled))
+def test_lifecycle_initialize_status_shutdown_exit_code_0(saddled, daemon_args):
+    client = Client(ProcessTransport(saddled, daemon_args))
     result = client.initialize(client_name="pytest")
     assert result["serverInfo"]["name"] == "saddled"
     assert {"initialize", "shutdown", "daemon/status"} <= client.methods
@@ -28,14 +28,14 @@ def test_lifecycle_initialize_status_shutdown_exit_code_0(saddled):
     assert client.exit() == 0
 
 
-def test_exit_without_shutdown_is_code_1(saddled):
-    client = Client.spawn(saddled)
+def test_exit_without_shutdown_is_code_1(saddled, daemon_args):
+    client = Client.spawn(saddled, daemon_args)
     assert client.exit() == 1
     client.transport.close()
 
 
-def test_request_before_initialize_is_32002(saddled):
-    client = Client.spawn(saddled, initialize=False)
+def test_request_before_initialize_is_32002(saddled, daemon_args):
+    client = Client.spawn(saddled, daemon_args, initialize=False)
     with pytest.raises(RPCError) as error:
         client.request("daemon/status")
     assert error.value.code == -32002
@@ -43,8 +43,8 @@ def test_request_before_initialize_is_32002(saddled):
     assert client.close() == 0
 
 
-def test_context_manager_closes_cleanly(saddled):
-    with Client.spawn(saddled) as client:
+def test_context_manager_closes_cleanly(saddled, daemon_args):
+    with Client.spawn(saddled, daemon_args) as client:
         process = client.transport.process
         assert client.request("daemon/status")["models"] == 0
     assert process.returncode == 0
@@ -116,8 +116,8 @@ def test_concurrent_requests_from_many_threads(client):
     assert len(results) == 160 and len(set(results)) == 1
 
 
-def test_lost_connection_fails_pending_requests(saddled):
-    client = Client.spawn(saddled)
+def test_lost_connection_fails_pending_requests(saddled, daemon_args):
+    client = Client.spawn(saddled, daemon_args)
     future = client.request_future("daemon/busy", {"milliseconds": 60000})
     client.transport.process.kill()
     with pytest.raises(ConnectionError):
