@@ -103,7 +103,9 @@ class Reporter:
             self.client = Client.spawn(target, daemon_args)
             self._owns_client = True
         if self.client is not None and self.client.capabilities and not self.client.supports("run/ingest"):
-            raise RuntimeError("this saddled does not serve run/ingest; update it")
+            if self._owns_client:
+                self.client.close()
+            raise RuntimeError("this saddled does not serve run/ingest (see initialize's capabilities.methods); update it")
         self._metrics: Optional[IO[str]] = None
         if metrics_path is not None:
             directory = os.path.dirname(os.fspath(metrics_path))
