@@ -8,6 +8,10 @@ public struct ServerConfiguration: Sendable {
     public var maxFrameBytes: Int = 64 << 20
     public var maxJSONDepth: Int = JSON.defaultMaxDepth
     public var limits = Limits()
+    /// Where the run store lives: a file path, or ":memory:" / nil for an in-memory store (nil is the
+    /// default here so that tests never touch the disk; saddled passes `--store`, whose default is
+    /// `Server.defaultRunStorePath`).
+    public var storePath: String?
     public init() {}
 }
 
@@ -16,15 +20,18 @@ public struct ServerConfiguration: Sendable {
 public final class Server: Sendable {
     public let configuration: ServerConfiguration
     public let workspace: Workspace
+    /// Runs the daemon trains and the run store (opened by `openRunStore()` or on first use).
+    public let runs: RunRegistry
     let started = Date()
 
     public init(configuration: ServerConfiguration = ServerConfiguration()) {
         self.configuration = configuration
         self.workspace = Workspace(limits: configuration.limits)
+        self.runs = RunRegistry(storePath: configuration.storePath)
     }
 
     /// Notifications the server sends (beyond `$/progress` and `window/logMessage`).
-    public static let serverNotifications: [String] = []
+    public static let serverNotifications: [String] = ["run/step", "run/finished"]
 
     /// The dispatch table of every method the daemon serves.
     public func methodTable() -> MethodTable {

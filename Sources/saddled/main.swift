@@ -18,6 +18,11 @@ struct Saddled: ParsableCommand {
     @Option(name: .long, help: "Deepest JSON nesting accepted in a message.")
     var maxJsonDepth: Int = 128
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The run store (SQLite): runs and every step, kept across restarts; \":memory:\" keeps nothing.",
+        discussion: "Default: $XDG_STATE_HOME/saddle/runs.sqlite, else ~/.local/state/saddle/runs.sqlite."))
+    var store: String?
+
     func validate() throws {
         guard maxFrameSize > 0 else { throw ValidationError("--max-frame-size must be a positive number of bytes") }
         guard maxJsonDepth >= 4 else { throw ValidationError("--max-json-depth must be at least 4") }
@@ -28,8 +33,17 @@ struct Saddled: ParsableCommand {
         var configuration = ServerConfiguration()
         configuration.maxFrameBytes = maxFrameSize
         configuration.maxJSONDepth = maxJsonDepth
+        configuration.storePath = store ?? Server.defaultRunStorePath
         let server = Server(configuration: configuration)
+        do {
+            try server.openRunStore()
+        } catch {
+            // Never start with an empty store in place of one that cannot be read: say why and stop.
+            FileHandle.standardError.write(Data("saddled: cannot open the run store: \(error)\n".utf8))
+            Foundation.exit(3)
+        }
         let connection = server.makeConnection(sink: FileDescriptorSink(fd: 1)) { code in
+            server.runs.closeStore()
             Foundation.exit(code)
         }
         StdioTransport.serve(connection)

@@ -1,6 +1,260 @@
+import Foundation
+import SaddleJSON
+import SaddleModels
 import SaddleRPC
+import SaddleTraining
 
 extension Server {
     func registerRunMethods(_ table: inout MethodTable) {
+        table.register(RunStart.self, execution: .background) { params, context in
+            try self.startRun(params, connection: context.connection)
+        }
+        table.register(RunPause.self, execution: .background) { params, _ in
+            let run = try self.controllableRun(params.run, action: "pause")
+            switch run.training.status.state {
+            case .paused: throw RPCError.invalidState("run \(params.run) is already paused; run/resume continues it")
+            case .finished: throw self.finishedError(run, action: "pause")
+            case .created, .running: break
+            }
+            run.training.pause()
+            _ = waitFor(seconds: Self.controlWaitSeconds) { run.training.status.state != .running }
+            if run.training.status.state == .paused { run.writeBack() }
+            return run.statusJSON
+        }
+        table.register(RunResume.self, execution: .background) { params, _ in
+            let run = try self.controllableRun(params.run, action: "resume")
+            switch run.training.status.state {
+            case .paused: break
+            case .finished: throw self.finishedError(run, action: "resume")
+            case .created, .running: throw RPCError.invalidState("run \(params.run) is not paused; only a paused run can be resumed")
+            }
+            run.training.resume()
+            _ = waitFor(seconds: Self.controlWaitSeconds) { run.training.status.state != .paused }
+            return run.statusJSON
+        }
+        table.register(RunStop.self, execution: .background) { params, _ in
+            let store = try self.runs.openStore()
+            if let run = self.runs.run(params.run) {
+                if run.training.status.state == .finished { throw self.finishedError(run, action: "stop") }
+                run.training.stop()
+                run.finalize()
+                return run.statusJSON
+            }
+            // An ingested run: its client says it is over.
+            let record = try self.storedRun(params.run, store: store)
+            guard record.kind == .ingested else { throw self.notActiveError(record, action: "stop") }
+            guard record.state != .finished else {
+                throw RPCError.invalidState("run \(params.run) has already finished (\(record.finishReason ?? "stopped"))")
+            }
+            do throws(StoreError) { try store.finishRun(id: record.id, reason: .stopped) } catch { throw RPCError.storeError(error.description) }
+            return try self.storedStatus(params.run, store: store)
+        }
+        table.register(RunStatusQuery.self) { params, _ in
+            if let run = self.runs.run(params.run) { return run.statusJSON }
+            return try self.storedStatus(params.run, store: try self.runs.openStore())
+        }
+        table.register(RunList.self, execution: .background) { _, _ in
+            let store = try self.runs.openStore()
+            do throws(StoreError) {
+                let items = try store.listRuns().map { record throws(StoreError) -> JSON in
+                    var o: [String: JSON] = [
+                        "run": .string(record.id), "name": .string(record.name), "kind": .string(record.kind.rawValue),
+                        "state": .string(record.state.rawValue), "steps": .int(try store.stepCount(runId: record.id)),
+                        "active": .bool(false), "config": record.config, "createdAt": .double(record.createdAt),
+                        "updatedAt": .double(record.updatedAt),
+                    ]
+                    if let r = record.finishReason { o["finishReason"] = .string(r) }
+                    if let m = record.finishMessage { o["finishMessage"] = .string(m) }
+                    if let run = self.runs.run(record.id) {
+                        let status = run.training.status
+                        o["state"] = .string(status.state.rawValue)
+                        o["active"] = .bool(status.state != .finished)
+                        o["steps"] = .int(status.step)
+                    }
+                    return .object(o)
+                }
+                return ["runs": .array(items)]
+            } catch {
+                throw RPCError.storeError(error.description)
+            }
+        }
+        table.register(RunHistoryQuery.self, execution: .background) { params, _ in
+            let store = try self.runs.openStore()
+            _ = try self.storedRun(params.run, store: store)
+            do throws(StoreError) {
+                return try store.history(runId: params.run, fromStep: params.fromStep, toStep: params.toStep,
+                                         rank: params.rank, maxPoints: params.maxPoints).json
+            } catch {
+                throw RPCError.storeError(error.description)
+            }
+        }
+        table.register(RunIngest.self, execution: .background) { params, _ in
+            try self.ingest(params)
+        }
     }
+
+    /// How long `run/pause`, `run/resume` wait for the run thread to reach the state (it does so at
+    /// the end of the current step).
+    static let controlWaitSeconds = 30.0
+
+    // MARK: Handlers
+
+    private func startRun(_ params: RunStart.Params, connection: Connection) throws(RPCError) -> JSON {
+        let limit = workspace.limits.maxActiveRuns
+        let training = runs.activeCount
+        guard training < limit else {
+            throw .limitExceeded("active runs", value: limit, requested: training + 1, flag: "--max-runs")
+        }
+        let model = try workspace.model(params.model)
+        let dataset = try workspace.dataset(params.dataset)
+        do {
+            // The same compatibility checks curvature requests make (input width, targets vs loss).
+            _ = try Objective(model: model.model, dataset: dataset.dataset, samples: .indices([0]), precision: .double)
+        } catch {
+            throw RPCError(from: error)
+        }
+        let store = try runs.openStore()
+        let id = RunRegistry.newRunId()
+        let samples = dataset.dataset.sampleCount, batchSize = params.pipeline.batchSize
+        let batchesPerEpoch = params.pipeline.dropLast ? samples / batchSize : (samples + batchSize - 1) / batchSize
+        guard batchesPerEpoch > 0 else {
+            throw .invalidParams("`params.pipeline.batchSize` \(batchSize) exceeds the data set's \(samples) samples with dropLast; lower it or set dropLast false")
+        }
+        let totalSteps: Int
+        switch params.length {
+        case .steps(let n): totalSteps = n
+        case .epochs(let e): totalSteps = e * batchesPerEpoch
+        }
+        let entry = RunEntry(
+            runId: id, name: params.name ?? id, model: model.id, dataset: dataset.id, optimizer: params.optimizer,
+            pipeline: params.pipeline, precision: params.precision, seed: params.seed, totalSteps: totalSteps,
+            eventRate: params.eventRate)
+        try workspace.setTrainingRun(model: model.id, run: id)
+        let sink = EventSink(capacity: 1024)
+        let active: ActiveRun
+        do throws(RPCError) {
+            let training: AnyTrainingRun
+            switch params.precision {
+            case .float:
+                training = .float(try AnyTrainingRun.make(Float.self, entry: entry, model: model.model, dataset: dataset.dataset,
+                                                          store: store, sink: sink))
+            case .double:
+                training = .double(try AnyTrainingRun.make(Double.self, entry: entry, model: model.model,
+                                                           dataset: dataset.dataset, store: store, sink: sink))
+            }
+            active = ActiveRun(entry: entry, training: training, sink: sink, connection: connection, workspace: workspace)
+            do throws(RPCError) {
+                try runs.add(active, limit: limit)
+            } catch {
+                training.stop()
+                throw error
+            }
+        } catch {
+            try? workspace.setTrainingRun(model: model.id, run: nil)
+            throw error
+        }
+        active.startSender()
+        do {
+            try active.training.start()
+        } catch {
+            active.training.stop()
+            sink.close()
+            runs.remove(id)
+            try? workspace.setTrainingRun(model: model.id, run: nil)
+            throw .storeError(error.description)
+        }
+        return active.statusJSON
+    }
+
+    private func ingest(_ params: RunIngest.Params) throws(RPCError) -> JSON {
+        let store = try runs.openStore()
+        let id: String
+        if let run = params.run {
+            let record = try storedRun(run, store: store)
+            guard record.kind == .ingested else {
+                throw .invalidState("run \(run) is trained by the daemon; run/ingest appends only to ingested runs (omit `run` and give `name` to create one)")
+            }
+            guard record.state != .finished else {
+                throw .invalidState("run \(run) has finished; ingest into a new run (omit `run`, give `name`)")
+            }
+            id = run
+        } else {
+            id = RunRegistry.newRunId()
+            do {
+                try store.createRun(id: id, name: params.name ?? id, kind: .ingested,
+                                    config: ["source": "run/ingest", "name": .string(params.name ?? id)])
+                try store.updateRunState(id: id, state: .running)
+            } catch {
+                throw .storeError(error.description)
+            }
+        }
+        var events = params.steps
+        for i in events.indices { events[i].runId = id }
+        do { try store.append(events) } catch { throw .storeError(error.description) }
+        let last = events.max { $0.step < $1.step }
+        if let last { runs.noteIngested(last) }
+        return ["run": .string(id), "accepted": .int(events.count), "lastStep": .int(last?.step ?? 0)]
+    }
+
+    // MARK: Lookups and errors
+
+    /// The active run `id`, or the error saying why it cannot be controlled.
+    private func controllableRun(_ id: String, action: String) throws(RPCError) -> ActiveRun {
+        if let run = runs.run(id) { return run }
+        let record = try storedRun(id, store: try runs.openStore())
+        throw notActiveError(record, action: action)
+    }
+
+    private func notActiveError(_ record: RunRecord, action: String) -> RPCError {
+        if record.kind == .ingested {
+            return .invalidState("run \(record.id) is ingested: its training loop runs outside the daemon; \(action) it there")
+        }
+        if record.state == .finished {
+            return .invalidState("run \(record.id) has finished (\(record.finishReason ?? "unknown")); it cannot \(action)")
+        }
+        return .invalidState("run \(record.id) was started by an earlier saddled process and is not training here; start a new run")
+    }
+
+    private func finishedError(_ run: ActiveRun, action: String) -> RPCError {
+        let reason = run.training.status.finish?.name ?? "finished"
+        return .invalidState("run \(run.entry.runId) has finished (\(reason)); a finished run cannot \(action)")
+    }
+
+    func storedRun(_ id: String, store: RunStore) throws(RPCError) -> RunRecord {
+        let record: RunRecord?
+        do { record = try store.run(id: id) } catch { throw .storeError(error.description) }
+        guard let record else { throw .notFound("no run \"\(id)\"; run/list shows the runs in the store") }
+        return record
+    }
+
+    /// `run/status` of a run this process does not train: from the store (and the last ingested event).
+    private func storedStatus(_ id: String, store: RunStore) throws(RPCError) -> JSON {
+        let record = try storedRun(id, store: store)
+        let steps: Int
+        do { steps = try store.stepCount(runId: id) } catch { throw .storeError(error.description) }
+        var o: [String: JSON] = [
+            "run": .string(id), "name": .string(record.name), "kind": .string(record.kind.rawValue), "active": .bool(false),
+            "state": .string(record.state.rawValue), "step": .int(steps),
+        ]
+        if let r = record.finishReason { o["finishReason"] = .string(r) }
+        if let m = record.finishMessage { o["finishMessage"] = .string(m) }
+        if let last = runs.lastIngested(id) {
+            o["lastStep"] = .int(last.step)
+            o["epoch"] = .int(last.epoch)
+            o["lastLoss"] = .number(last.loss)
+            if let g = last.gradNorm { o["gradNorm"] = .number(g) }
+            if let lr = last.lr { o["lr"] = .number(lr) }
+        }
+        return .object(o)
+    }
+}
+
+/// Polls `done` every millisecond for at most `seconds`; returns whether it held.
+func waitFor(seconds: Double, _ done: () -> Bool) -> Bool {
+    let deadline = monotonicNow() + seconds
+    while !done() {
+        if monotonicNow() > deadline { return false }
+        Thread.sleep(forTimeInterval: 0.001)
+    }
+    return true
 }
