@@ -1,3 +1,4 @@
+import SaddleMath
 /// Gradient-noise statistics from B mini-batch gradients g₁ … g_B, each the mean gradient of one
 /// batch of b samples.
 ///
@@ -52,24 +53,24 @@ public enum GradientNoise {
         }
         let count = Double(g.count)
         var mean = [Double](repeating: 0, count: d)
-        for gi in g { Vec.axpy(1 / count, gi, &mean) }
+        for gi in g { Vector.axpy(1 / count, gi, &mean) }
         var sumSquares = 0.0
         for gi in g {
             var dev = gi
-            Vec.axpy(-1, mean, &dev)
-            let r = Vec.norm(dev)
+            Vector.axpy(-1, mean, &dev)
+            let r = Vector.norm(dev)
             sumSquares += r * r
         }
         let s = sumSquares / (count - 1)
-        let meanNorm = Vec.norm(mean)
+        let meanNorm = Vector.norm(mean)
         let meanNormSquared = meanNorm * meanNorm
         let traceSigma = Double(b) * s
 
-        let norms = g.map(Vec.norm)
+        let norms = g.map { Vector.norm($0) }
         var cosineSum = 0.0, pairs = 0
         for i in 0..<g.count where norms[i] > 0 {
             for j in (i + 1)..<g.count where norms[j] > 0 {
-                cosineSum += Vec.dot(g[i], g[j]) / (norms[i] * norms[j])
+                cosineSum += Vector.dot(g[i], g[j]) / (norms[i] * norms[j])
                 pairs += 1
             }
         }

@@ -52,7 +52,7 @@ public enum Hutchinson {
         var stoppedEarly = false
         while samples.count < options.probes {
             let z = (0..<n).map { _ in rng.rademacher() }
-            samples.append(Vec.dot(z, try products.apply(z)))
+            samples.append(Vector.dot(z, try products.apply(z)))
             control.progress(Double(samples.count) / Double(options.probes), "Hutchinson probe \(samples.count) of \(options.probes)")
             if let target = options.targetRelativeStandardError, samples.count >= max(options.minimumProbes, 2),
                 samples.count < options.probes

@@ -158,8 +158,8 @@ public enum Lanczos {
         func isConverged(_ i: Int) -> Bool { exact || residuals[i] <= options.tolerance * scale }
         func vector(_ i: Int) -> [Double] {
             var y = process.ritzVector(decomposition.vectors[(i * m)..<((i + 1) * m)])
-            let norm = Vec.norm(y)
-            if norm > 0 { Vec.scale(&y, by: 1 / norm) }
+            let norm = Vector.norm(y)
+            if norm > 0 { Vector.scale(&y, by: 1 / norm) }
             return y
         }
         let largestIdx = (0..<min(kLargest, m)).map { m - 1 - $0 }
@@ -189,11 +189,11 @@ public enum Lanczos {
             return Vec.randomUnit(dimension: n, rng: &rng)
         }
         guard v.count == n else { throw CurvatureError.dimensionMismatch(expected: n, got: v.count) }
-        let norm = Vec.norm(v)
+        let norm = Vector.norm(v)
         guard norm > 0, norm.isFinite else {
             throw CurvatureError.invalidArgument("the start vector must be finite and non-zero, its norm is \(norm)")
         }
-        Vec.scale(&v, by: 1 / norm)
+        Vector.scale(&v, by: 1 / norm)
         return v
     }
 }

@@ -36,19 +36,19 @@ struct LanczosProcess {
         let j = alphas.count
         let q = basis.vector(j)
         var w = try products.apply(q)
-        normEstimate = max(normEstimate, Vec.norm(w))
-        let alpha = Vec.dot(q, w)
-        Vec.axpy(-alpha, q, &w)
-        if j > 0 { Vec.axpy(-betas[j - 1], basis.vector(j - 1), &w) }
+        normEstimate = max(normEstimate, Vector.norm(w))
+        let alpha = Vector.dot(q, w)
+        Vector.axpy(-alpha, q, &w)
+        if j > 0 { Vector.axpy(-betas[j - 1], basis.vector(j - 1), &w) }
         basis.orthogonalize(&w)
         basis.orthogonalize(&w)
-        let beta = Vec.norm(w)
+        let beta = Vector.norm(w)
         alphas.append(alpha)
         betas.append(beta)
         if beta <= Self.breakdownTolerance * normEstimate || alphas.count == dimension {
             exhausted = true
         } else {
-            Vec.scale(&w, by: 1 / beta)
+            Vector.scale(&w, by: 1 / beta)
             basis.append(w)
         }
     }

@@ -61,7 +61,7 @@ public enum LossLandscape {
         for (i, a) in alphas.enumerated() {
             try control.checkCancelled()
             var p = theta
-            Vec.axpy(a, direction, &p)
+            Vector.axpy(a, direction, &p)
             losses.append(try loss(p))
             control.progress(Double(i + 1) / Double(alphas.count), "landscape point \(i + 1) of \(alphas.count)")
         }
@@ -84,11 +84,11 @@ public enum LossLandscape {
         for a in alphas {
             var row: [Double] = []
             var base = theta
-            Vec.axpy(a, directions.0, &base)
+            Vector.axpy(a, directions.0, &base)
             for b in betas {
                 try control.checkCancelled()
                 var p = base
-                Vec.axpy(b, directions.1, &p)
+                Vector.axpy(b, directions.1, &p)
                 row.append(try loss(p))
                 let done = Double(losses.count * betas.count + row.count)
                 control.progress(done / total, "landscape point \(Int(done)) of \(Int(total))")
@@ -124,8 +124,8 @@ public enum LossLandscape {
         var d = [Double](repeating: 0, count: theta.count)
         for r in filters {
             var piece = (0..<r.count).map { _ in rng.gaussian() }
-            let pn = Vec.norm(piece), tn = Vec.norm(Array(theta[r]))
-            Vec.scale(&piece, by: pn > 0 ? tn / pn : 0)
+            let pn = Vector.norm(piece), tn = Vector.norm(Array(theta[r]))
+            Vector.scale(&piece, by: pn > 0 ? tn / pn : 0)
             d.replaceSubrange(r, with: piece)
         }
         return d

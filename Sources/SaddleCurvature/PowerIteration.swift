@@ -118,24 +118,24 @@ public enum PowerIteration {
         var v = (0..<n).map { _ in rng.gaussian() }
         var eigenvalue: Double?
         for iteration in 1...options.maxIterations {
-            for u in deflate { Vec.axpy(-Vec.dot(u, v), u, &v) }
-            let norm = Vec.norm(v)
+            for u in deflate { Vector.axpy(-Vector.dot(u, v), u, &v) }
+            let norm = Vector.norm(v)
             guard norm > 0 else {
                 // v lies in the span of the deflated vectors: only possible when they span ℝⁿ.
                 return Pair(value: 0, vector: v, converged: false)
             }
-            Vec.scale(&v, by: 1 / norm)
+            Vector.scale(&v, by: 1 / norm)
             let hv = try apply(v)
-            let quotient = Vec.dot(hv, v)
+            let quotient = Vector.dot(hv, v)
             onQuotient(quotient)
             progress(Double(iteration) / Double(options.maxIterations), iteration)
-            let hvNorm = Vec.norm(hv)
+            let hvNorm = Vector.norm(hv)
             if hvNorm == 0 {
                 // A·v = 0: v is an exact eigenvector for 0.
                 return Pair(value: 0, vector: v, converged: true)
             }
             v = hv
-            Vec.scale(&v, by: 1 / hvNorm)
+            Vector.scale(&v, by: 1 / hvNorm)
             if let previous = eigenvalue, abs(previous - quotient) / (abs(previous) + 1e-6) < options.tolerance {
                 return Pair(value: quotient, vector: v, converged: true)
             }

@@ -100,7 +100,7 @@ public enum SpectralDensity {
             case .gaussian: v = Vec.randomUnit(dimension: n, rng: &rng)
             case .rademacher:
                 v = (0..<n).map { _ in rng.rademacher() }
-                Vec.scale(&v, by: 1 / Double(n).squareRoot())
+                Vector.scale(&v, by: 1 / Double(n).squareRoot())
             }
             var process = LanczosProcess(start: v, reserve: steps)
             while process.steps < steps && !process.exhausted {

@@ -77,7 +77,7 @@ public struct ShiftedOperator<Base: SymmetricOperator>: SymmetricOperator {
     public func apply(_ v: [Double]) throws -> [Double] {
         var y = try base.apply(v)
         guard y.count == v.count else { throw CurvatureError.dimensionMismatch(expected: v.count, got: y.count) }
-        Vec.axpy(-shift, v, &y)
+        Vector.axpy(-shift, v, &y)
         return y
     }
 }

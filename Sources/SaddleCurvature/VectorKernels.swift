@@ -1,46 +1,15 @@
 import SaddleMath
 
-/// Dense vector kernels over `[Double]`, routed through SaddleMath's BLAS wrappers so that the
-/// long vectors of a Hessian (one entry per parameter) stay fast even in debug builds.
+/// Vector helpers the curvature algorithms need beyond SaddleMath's `Vector` (dot, norm, axpy, scale).
 enum Vec {
-    @inline(__always) static func dot(_ x: [Double], _ y: [Double]) -> Double {
-        precondition(x.count == y.count, "dot: lengths differ")
-        if x.isEmpty { return 0 }
-        return x.withUnsafeBufferPointer { xp in
-            y.withUnsafeBufferPointer { yp in Double.dot(count: x.count, x: xp.baseAddress!, y: yp.baseAddress!) }
-        }
-    }
-
-    @inline(__always) static func norm(_ x: [Double]) -> Double {
-        if x.isEmpty { return 0 }
-        return x.withUnsafeBufferPointer { Double.nrm2(count: x.count, x: $0.baseAddress!) }
-    }
-
-    /// y ← y + α·x
-    @inline(__always) static func axpy(_ alpha: Double, _ x: [Double], _ y: inout [Double]) {
-        precondition(x.count == y.count, "axpy: lengths differ")
-        if x.isEmpty { return }
-        x.withUnsafeBufferPointer { xp in
-            y.withUnsafeMutableBufferPointer { yp in
-                Double.axpy(count: xp.count, alpha: alpha, x: xp.baseAddress!, y: yp.baseAddress!)
-            }
-        }
-    }
-
-    /// x ← α·x
-    @inline(__always) static func scale(_ x: inout [Double], by alpha: Double) {
-        if x.isEmpty { return }
-        x.withUnsafeMutableBufferPointer { Double.scal(count: $0.count, alpha: alpha, x: $0.baseAddress!) }
-    }
-
     /// Whether every entry is finite; the index of the first that is not, otherwise nil.
     static func firstNonFinite(_ x: [Double]) -> Int? { x.firstIndex { !$0.isFinite } }
 
     /// A standard Gaussian vector normalized to unit length.
     static func randomUnit(dimension: Int, rng: inout SeededRandom) -> [Double] {
         var v = (0..<dimension).map { _ in rng.gaussian() }
-        let n = norm(v)
-        scale(&v, by: 1 / n)
+        let n = Vector.norm(v)
+        Vector.scale(&v, by: 1 / n)
         return v
     }
 }

@@ -8,13 +8,16 @@ extension JSONReader {
 }
 
 extension StepRecord: JSONDecodable, JSONEncodable {
+    /// The names of a step event (`run/step`, `run/ingest`, run histories, metrics logs), so that a
+    /// history is the same JSON wherever it comes from. `rank` and `epoch` are accepted and not used.
     static let fields: Set<String> = [
-        "step", "loss", "gradNorm", "learningRate", "weightNorm", "dataWait", "compute", "throughput", "fingerprint",
-        "labelHistogram",
+        "step", "loss", "gradNorm", "lr", "weightNorm", "dataWaitSeconds", "computeSeconds", "samplesPerSecond",
+        "fingerprint", "labelHistogram", "rank", "epoch",
     ]
 
-    /// `{step, loss, gradNorm?, learningRate?, weightNorm?, dataWait?, compute?, throughput?, fingerprint?,
-    /// labelHistogram?}`; loss and norms may be "NaN"/"Infinity"; unknown members are rejected.
+    /// `{step, loss, gradNorm?, lr?, weightNorm?, dataWaitSeconds?, computeSeconds?, samplesPerSecond?,
+    /// fingerprint?, labelHistogram?, rank?, epoch?}`; loss and norms may be "NaN"/"Infinity"; unknown
+    /// members are rejected.
     public init(from reader: JSONReader) throws(JSONShapeError) {
         _ = try reader.object(allowing: Self.fields)
         var histogram: [Int]?
@@ -25,22 +28,22 @@ extension StepRecord: JSONDecodable, JSONEncodable {
         }
         self.init(step: try reader["step"].int(), loss: try reader["loss"].double(finite: false),
                   gradNorm: try reader["gradNorm"].optionalAnyDouble(),
-                  learningRate: try reader["learningRate"].optionalDouble(min: 0),
+                  learningRate: try reader["lr"].optionalDouble(min: 0),
                   weightNorm: try reader["weightNorm"].optionalAnyDouble(),
-                  dataWait: try reader["dataWait"].optionalDouble(min: 0),
-                  compute: try reader["compute"].optionalDouble(min: 0),
-                  throughput: try reader["throughput"].optionalDouble(min: 0),
+                  dataWait: try reader["dataWaitSeconds"].optionalDouble(min: 0),
+                  compute: try reader["computeSeconds"].optionalDouble(min: 0),
+                  throughput: try reader["samplesPerSecond"].optionalDouble(min: 0),
                   fingerprint: try reader["fingerprint"].optionalString(), labelHistogram: histogram)
     }
 
     public var json: JSON {
         var o: [String: JSON] = ["step": .int(step), "loss": JSON.number(loss)]
         if let gradNorm { o["gradNorm"] = JSON.number(gradNorm) }
-        if let learningRate { o["learningRate"] = JSON.number(learningRate) }
+        if let learningRate { o["lr"] = JSON.number(learningRate) }
         if let weightNorm { o["weightNorm"] = JSON.number(weightNorm) }
-        if let dataWait { o["dataWait"] = JSON.number(dataWait) }
-        if let compute { o["compute"] = JSON.number(compute) }
-        if let throughput { o["throughput"] = JSON.number(throughput) }
+        if let dataWait { o["dataWaitSeconds"] = JSON.number(dataWait) }
+        if let compute { o["computeSeconds"] = JSON.number(compute) }
+        if let throughput { o["samplesPerSecond"] = JSON.number(throughput) }
         if let fingerprint { o["fingerprint"] = .string(fingerprint) }
         if let labelHistogram { o["labelHistogram"] = .array(labelHistogram.map { .int($0) }) }
         return .object(o)

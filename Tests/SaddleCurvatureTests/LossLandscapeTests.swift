@@ -46,7 +46,7 @@ final class LossLandscapeTests: XCTestCase {
         let op = try DenseOperator(matrix: matrix, dimension: n)
         let eig = try Lanczos.eigen(op, options: .init(largest: 1, smallest: 1, tolerance: 1e-12, maxIterations: n, computeVectors: true))
         let v = eig.smallestVectors[0], lambda = eig.smallest[0]
-        let quadratic: ([Double]) throws -> Double = { p in 0.5 * Vec.dot(p, try op.apply(p)) }
+        let quadratic: ([Double]) throws -> Double = { p in 0.5 * Vector.dot(p, try op.apply(p)) }
         let slice = try LossLandscape.slice1D(
             loss: quadratic, theta: [Double](repeating: 0, count: n), direction: v, axis: .init(lower: -2, upper: 2, points: 7))
         for (a, l) in zip(slice.alphas, slice.losses) { XCTAssertEqual(l, 0.5 * lambda * a * a, accuracy: 1e-10 * abs(lambda)) }
@@ -62,7 +62,7 @@ final class LossLandscapeTests: XCTestCase {
         XCTAssertEqual(filters, [0..<4, 4..<8, 8..<12, 15..<18, 18..<21])
         let d = try LossLandscape.filterNormalizedDirection(theta: theta, filters: filters, seed: 4)
         for r in filters {
-            XCTAssertEqual(Vec.norm(Array(d[r])), Vec.norm(Array(theta[r])), accuracy: 1e-12)
+            XCTAssertEqual(Vector.norm(Array(d[r])), Vector.norm(Array(theta[r])), accuracy: 1e-12)
             XCTAssertNotEqual(Array(d[r]), Array(theta[r]), "random, not θ itself")
         }
         for i in [12, 13, 14, 21, 22] { XCTAssertEqual(d[i], 0, "bias entry \(i) is zeroed") }

@@ -51,7 +51,7 @@ final class SpectralDensityTests: XCTestCase {
         var rng = SeededRandom(seed: 3)
         let v = Vec.randomUnit(dimension: n, rng: &rng)
         let av = try op.apply(v)
-        let m1 = Vec.dot(v, av), m2 = Vec.dot(av, av)
+        let m1 = Vector.dot(v, av), m2 = Vector.dot(av, av)
         let q1 = zip(r.nodes, r.weights).reduce(0) { $0 + $1.1 * $1.0 }
         let q2 = zip(r.nodes, r.weights).reduce(0) { $0 + $1.1 * $1.0 * $1.0 }
         XCTAssertEqual(q1, m1, accuracy: 1e-10 * m2.squareRoot())

@@ -136,7 +136,7 @@ final class DiagnosisMethodsTests: XCTestCase {
         let h = ServerHarness()
         // 30 steps, loss flat, each waiting 0.08 s for data and computing 0.02 s: data-wait share 0.8 ≥ 0.5.
         let history: [JSON] = (0..<30).map { step in
-            ["step": .int(step), "loss": 0.7, "gradNorm": 0.5, "learningRate": 0.01, "dataWait": 0.08, "compute": 0.02]
+            ["step": .int(step), "loss": 0.7, "gradNorm": 0.5, "lr": 0.01, "dataWaitSeconds": 0.08, "computeSeconds": 0.02]
         }
         let result = try h.call("diagnose", ["evidence": ["history": .array(history)]])
         XCTAssertEqual(result["verdict"], "dataPipelineStall")

@@ -16,6 +16,7 @@ final class DaemonClient: Sendable {
     private struct State {
         var nextID: Int64 = 1
         var answers: [Int64: JSON] = [:]
+        var notifications: [(method: String, params: JSON)] = []
         var closed = false
     }
 
@@ -27,6 +28,7 @@ final class DaemonClient: Sendable {
 
     /// Starts `saddled` (next to this executable unless `$SADDLED` names another) with `arguments`.
     init(arguments: [String] = [], onNotification: @escaping @Sendable (String, JSON) -> Void) throws {
+        signal(SIGPIPE, SIG_IGN)  // a daemon that exits shows up as a failed write, not a signal
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DaemonClient.daemonPath())
         process.arguments = arguments
@@ -59,7 +61,12 @@ final class DaemonClient: Sendable {
                 decoder.feed(raw) { event in
                     guard case .frame(let body) = event, let message = try? JSON.parse(body, maxDepth: 256) else { return }
                     if case .string(let method)? = message["method"] {
-                        onNotification(method, message["params"] ?? .null)
+                        let params = message["params"] ?? .null
+                        onNotification(method, params)
+                        arrived.lock()
+                        state.withLock { $0.notifications.append((method, params)) }
+                        arrived.broadcast()
+                        arrived.unlock()
                     } else if let id = message["id"]?.int64Value {
                         arrived.lock()
                         state.withLock { $0.answers[id] = message }
@@ -96,12 +103,39 @@ final class DaemonClient: Sendable {
         }
     }
 
+    /// Waits for a notification `method` whose params satisfy `matching` (removing it and every
+    /// notification before it from the queue); nil when the daemon exits or `timeout` passes.
+    func waitForNotification(_ method: String, timeout: TimeInterval = .infinity,
+                             matching: (JSON) -> Bool = { _ in true }) -> JSON? {
+        let deadline = Date().addingTimeInterval(timeout)
+        arrived.lock()
+        defer { arrived.unlock() }
+        while true {
+            let (found, closed) = state.withLock { s -> (JSON?, Bool) in
+                if let index = s.notifications.firstIndex(where: { $0.method == method && matching($0.params) }) {
+                    let params = s.notifications[index].params
+                    s.notifications.removeFirst(index + 1)
+                    return (params, s.closed)
+                }
+                return (nil, s.closed)
+            }
+            if let found { return found }
+            if closed || Date() >= deadline { return nil }
+            _ = arrived.wait(until: min(deadline, Date().addingTimeInterval(1)))
+        }
+    }
+
     func notify(_ method: String, _ params: JSON = .object([:])) throws {
         try send(["jsonrpc": "2.0", "method": .string(method), "params": params])
     }
 
     private func send(_ message: JSON) throws {
-        input.write(Data(FrameEncoder.encode(try message.serialized())))
+        do {
+            try input.write(contentsOf: Data(FrameEncoder.encode(try message.serialized())))
+        } catch {
+            throw Failure(method: message["method"]?.stringValue ?? "?", code: 0,
+                          message: "saddled is not running (it exited; see its message above)")
+        }
     }
 
     /// initialize + initialized.

@@ -37,3 +37,8 @@ func formatNumber(_ value: Double) -> String {
     }
     return String(format: "%.4g", value)
 }
+
+/// Writes a line to stderr (stdout is for results).
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -13,6 +13,12 @@ enum EscapeLadder {
         return halfDecades.map { scale * $0 }
     }
 
+    /// Decade steps 1e-3, 1e-2, 0.1, 1 times max(1, ‖θ‖): the cheaper ladder `diagnose` probes with.
+    static func decadeStepSizes(parameterNorm: Double) -> [Double] {
+        let scale = parameterNorm.isFinite ? max(1, parameterNorm) : 1
+        return [1e-3, 1e-2, 1e-1, 1].map { scale * $0 }
+    }
+
     private static let halfDecades = [1e-3, 3.1622776601683794e-3, 1e-2, 3.1622776601683794e-2, 1e-1,
                                       0.31622776601683794, 1]
 

@@ -13,7 +13,7 @@ struct PointEvidenceOptions: Sendable {
     var learningRate: Double?
     /// When given, gradient-noise statistics from disjoint batches of this many samples.
     var batchSize: Int?
-    /// Cap on Lanczos iterations (Hessian-vector products); nil: min(n, 100).
+    /// Cap on Lanczos iterations (Hessian-vector products); nil: ``defaultMaxIterations``.
     var maxIterations: Int?
     var perturbation = PerturbationSettings()
     /// The early gradient scale, when the caller knows it (a run's first steps); makes the small-gradient
@@ -26,6 +26,11 @@ struct PointEvidenceOptions: Sendable {
     /// compare λ_min with 1e-4·|λ|max, and Ritz values lie inside the spectrum (the estimated λ_min is never
     /// below the true one), so a loose tolerance can miss weak negative curvature but never invent it.
     static let lanczosTolerance = 1e-3
+    /// Default cap on Lanczos products. λ_max converges in far fewer; λ_min may not converge to the
+    /// tolerance, but its Ritz value is an upper bound, so a clearly negative value is already decisive, and
+    /// a small gradient without clearly negative λ_min brings in the perturbation probe anyway. (20
+    /// products of a 269k-parameter MLP on 1,024 samples take ≈ 1.6 s; benchmarks/diagnosis.py.)
+    static let defaultMaxIterations = 20
     /// At most this many disjoint batches enter the gradient-noise statistics.
     static let maxNoiseBatches = 32
     /// Default perturbation radius relative to max(1, ‖θ‖), gradient steps and probe count.
@@ -100,7 +105,8 @@ extension Server {
 
         // 2. λ_max and λ_min from one Lanczos run.
         let lanczosOptions = Lanczos.Options(largest: 1, smallest: 1, tolerance: PointEvidenceOptions.lanczosTolerance,
-                                             maxIterations: options.maxIterations.map { min($0, objective.parameterCount) },
+                                             maxIterations: min(options.maxIterations ?? PointEvidenceOptions.defaultMaxIterations,
+                                                                 objective.parameterCount),
                                              seed: 0, computeVectors: true)
         let lanczos = try Lanczos.eigen(HessianOperator(objective: objective, parameters: theta), options: lanczosOptions,
                                         control: control.diagnosisStage(from: 0.05, to: 0.6))
@@ -143,7 +149,7 @@ extension Server {
         if let lambdaMin, lambdaMin < 0, let vector = minimumEigenvector {
             control.progress(0.7, "escape probe along the λ_min eigenvector")
             evidence.escapeProbe = try EscapeProbe.run(loss: loss, theta: theta, direction: vector,
-                                                       stepSizes: EscapeLadder.defaultStepSizes(parameterNorm: parameterNorm))
+                                                       stepSizes: EscapeLadder.decadeStepSizes(parameterNorm: parameterNorm))
             timer.lap("escapeProbe")
         }
 

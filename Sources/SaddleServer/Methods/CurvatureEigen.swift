@@ -1,0 +1,48 @@
+import SaddleCurvature
+import SaddleJSON
+import SaddleRPC
+
+/// `curvature/eigen`: the k largest and k smallest eigenvalues of the Hessian (or Gauss–Newton
+/// matrix) by Lanczos (default) or PyHessian's power iteration, with residuals; eigenvectors kept
+/// as named directions on request; optionally the spread over disjoint data subsets.
+enum CurvatureEigen: RPCMethod {
+    static let name = "curvature/eigen"
+    typealias Result = JSON
+
+    enum Method: String, CaseIterable, Sendable { case lanczos, power }
+
+    struct Params: JSONDecodable {
+        var request: ObjectiveRequest
+        var options: OperatorOptions
+        var largest: Int
+        var smallest: Int
+        /// Residual tolerance relative to the spectrum's scale (Lanczos); relative change of the
+        /// Rayleigh quotient (power iteration, PyHessian's criterion).
+        var tolerance: Double
+        var maxIterations: Int?
+        var method: Method
+        var keepVectors: Bool
+        var seed: UInt64
+
+        init(from reader: JSONReader) throws(JSONShapeError) {
+            _ = try reader.object(allowing: ObjectiveRequest.fields.union(OperatorOptions.fields).union(
+                ["largest", "smallest", "tolerance", "maxIterations", "method", "keepVectors", "seed"]))
+            request = try ObjectiveRequest(from: reader)
+            options = try OperatorOptions(from: reader)
+            largest = try reader["largest"].int(default: 1, min: 0, max: 1000)
+            smallest = try reader["smallest"].int(default: 1, min: 0, max: 1000)
+            if largest + smallest == 0 { throw reader["largest"].fail("and `params.smallest` are both 0; ask for at least one eigenvalue") }
+            tolerance = try reader["tolerance"].double(default: 1e-6, min: 0)
+            maxIterations = try reader["maxIterations"].optionalInt(min: 1, max: 1_000_000)
+            method = try reader["method"].enumCase(Method.self, default: .lanczos)
+            keepVectors = try reader["keepVectors"].bool(default: false)
+            seed = try readSeed(reader["seed"])
+            if method == .power {
+                if largest > 1 || smallest > 1 {
+                    throw reader["method"].fail("\"power\" finds one largest and one smallest eigenvalue; use \"lanczos\" for more")
+                }
+                if keepVectors { throw reader["keepVectors"].fail("needs \"method\": \"lanczos\" (power iteration keeps no vectors of both ends)") }
+            }
+        }
+    }
+}
