@@ -260,6 +260,27 @@ test('a diagnosis from the daemon lands on the run-file buffer', function()
   truthy(saddle.statusline():find('| saddle 0.75', 1, true), 'statusline shows the verdict: ' .. saddle.statusline())
 end)
 
+test('a run/diagnosis notification for the current run replaces the diagnostics', function()
+  local s = saddle.state()
+  truthy(s.run and s.bufnr, 'a tracked run from the tests above')
+  local progressing = vim.deepcopy(canned)
+  progressing.verdict, progressing.confidence = 'progressing', 0.9
+  saddle.handle_notification('run/diagnosis', { run = 'someone-else', step = 5, diagnosis = canned })
+  vim.wait(50)
+  eq(saddle.state().verdict, 'saddle', 'another run\'s diagnosis is ignored')
+  saddle.handle_notification('run/diagnosis', { run = s.run, step = 10, diagnosis = progressing })
+  wait_for(2000, function() return saddle.state().verdict == 'progressing' end, 'the new verdict')
+  local ds = vim.diagnostic.get(s.bufnr, { namespace = saddle.namespace })
+  eq(#ds, 4, 'summary + 3 recommendations')
+  local lnums = {}
+  for _, d in ipairs(ds) do
+    eq(d.severity, vim.diagnostic.severity.INFO, 'progressing -> INFO')
+    lnums[#lnums + 1] = d.lnum
+  end
+  table.sort(lnums)
+  eq(lnums, { 0, 0, 8, 10 }, 'lines of the summary, momentum, optimizer.lr, pipeline.batchSize')
+end)
+
 -- run/start with runFile (the lead's addition): skipped until the daemon accepts it.
 local function runfile_supported(err)
   if err and err.code == -32602 and tostring(err.message):find('runFile', 1, true)

@@ -134,6 +134,23 @@ test('extension against the real daemon', { skip: !daemonPresent && 'no daemon (
     assert.ok(status.text.endsWith('| saddle 0.75'), status.text);
   });
 
+  await t.test('a run/diagnosis notification for the current run replaces the diagnostics', () => {
+    const doc = session.document;
+    const diagnosis = {
+      verdict: 'progressing', confidence: 0.9, reason: 'loss falls',
+      evidence: [{ name: 'lossSlope', value: -0.1, threshold: 0, comparison: '<', decisive: true }],
+      recommendations: [{ id: 'lr', text: 'Keep going', field: 'optimizer.lr' }, { id: 'bs', text: 'b', field: 'pipeline.batchSize' }],
+      missing: [],
+    };
+    session.onNotification('run/diagnosis', { run: 'someone-else', step: 1, diagnosis: { ...diagnosis, verdict: 'plateau' } });
+    assert.equal(session.verdict, 'saddle', "another run's diagnosis is ignored");
+    session.onNotification('run/diagnosis', { run: session.run, step: 10, diagnosis });
+    const list = session.diagnostics.get(doc.uri);
+    assert.deepEqual(list.map((d) => [d.code, d.range.start.line, d.severity]),
+      [['verdict', 0, 2], ['lr', 8, 2], ['bs', 10, 2]]);
+    assert.ok(status.text.endsWith('| progressing 0.9'), status.text);
+  });
+
   await t.test('saddle.run runs the run file; diagnostics land on the fields\' lines', async (tt) => {
     const doc = writeRunFile(example);
     let result;

@@ -216,6 +216,9 @@ local function on_notification(method, params)
   if vim.in_fast_event() then vim.schedule(run_handler) else run_handler() end
 end
 
+--- Handles a daemon notification as if it had arrived (the tests feed `run/diagnosis` with it).
+M.handle_notification = on_notification
+
 --- Starts saddled (config.cmd) and initializes it; `callback(err, result)` gets initialize's answer.
 --- Returns false with a message when the daemon cannot be spawned.
 function M.start(callback)
