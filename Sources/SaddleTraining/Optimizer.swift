@@ -64,6 +64,9 @@ public struct Optimizer<T: BLASScalar>: Sendable {
     /// Applies one update to `params` from `grad`. `grad` is used as scratch: on return it holds the
     /// clipped, noised, weight-decayed gradient the rule consumed.
     /// - Precondition: both arrays have `parameterCount` elements.
+    // Instantiated from other modules: specialized here so the hot loop is not generic code.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public mutating func step(params: inout [T], grad: inout [T]) -> OptimizerStepInfo {
         precondition(params.count == parameterCount && grad.count == parameterCount, "parameter count mismatch")
         let n = parameterCount
@@ -98,6 +101,9 @@ public struct Optimizer<T: BLASScalar>: Sendable {
         for i in 0..<p.count { g[i] += wd * p[i] }
     }
 
+    // Instantiated from other modules: specialized here so the hot loop is not generic code.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private mutating func sgd(_ params: inout [T], _ grad: inout [T], lr: Double) {
         let mu = T(config.momentum), damp = T(1 - config.dampening), negLr = T(-lr)
         let isFirst = stepCount == 1
@@ -120,6 +126,9 @@ public struct Optimizer<T: BLASScalar>: Sendable {
         }
     }
 
+    // Instantiated from other modules: specialized here so the hot loop is not generic code.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private mutating func adam(_ params: inout [T], _ grad: inout [T], lr: Double) {
         let b1 = config.beta1, b2 = config.beta2
         let t = Double(stepCount)
@@ -149,6 +158,9 @@ public struct Optimizer<T: BLASScalar>: Sendable {
         }
     }
 
+    // Instantiated from other modules: specialized here so the hot loop is not generic code.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private mutating func rmsprop(_ params: inout [T], _ grad: inout [T], lr: Double) {
         let a = T(config.alpha), oneMinusA = T(1 - config.alpha), eps = T(config.eps)
         let mu = T(config.momentum), tlr = T(lr)
@@ -183,6 +195,9 @@ public struct Optimizer<T: BLASScalar>: Sendable {
         }
     }
 
+    // Instantiated from other modules: specialized here so the hot loop is not generic code.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private mutating func adagrad(_ params: inout [T], _ grad: inout [T], lr: Double) {
         let clr = T(lr / (1 + Double(stepCount - 1) * config.lrDecay)), eps = T(config.eps)
         params.withUnsafeMutableBufferPointer { p in

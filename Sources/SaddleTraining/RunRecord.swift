@@ -49,7 +49,7 @@ public struct DiagnosisRecord: Sendable, Equatable, JSONEncodable {
     public var createdAt: Double
 
     public var json: JSON {
-        var o: [String: JSON] = ["runId": .string(runId), "verdict": .string(verdict), "detail": detail,
+        var o: [String: JSON] = ["run": .string(runId), "verdict": .string(verdict), "detail": detail,
                                  "createdAt": .double(createdAt)]
         if let step { o["step"] = .int(step) }
         return .object(o)
@@ -149,7 +149,7 @@ public struct RunHistory: Sendable, Equatable, JSONEncodable {
     public var downsampled: Bool
 
     public var json: JSON {
-        ["runId": .string(runId), "points": .array(points.map(\.json)), "totalSteps": .int(totalSteps),
+        ["run": .string(runId), "points": .array(points.map(\.json)), "totalSteps": .int(totalSteps),
          "downsampled": .bool(downsampled)]
     }
 }

@@ -57,7 +57,7 @@ public struct StepEvent: Sendable, Equatable, JSONEncodable {
     /// The `run/step` notification's payload; absent optionals are omitted.
     public var json: JSON {
         var o: [String: JSON] = [
-            "runId": .string(runId), "rank": .int(rank), "step": .int(step), "epoch": .int(epoch), "loss": .number(loss),
+            "run": .string(runId), "rank": .int(rank), "step": .int(step), "epoch": .int(epoch), "loss": .number(loss),
         ]
         if let gradNorm { o["gradNorm"] = .number(gradNorm) }
         if let lr { o["lr"] = .number(lr) }
@@ -124,7 +124,7 @@ public struct RunFinished: Sendable, Equatable, JSONEncodable {
     }
 
     public var json: JSON {
-        var o: [String: JSON] = ["runId": .string(runId), "reason": .string(reason.name), "steps": .int(steps)]
+        var o: [String: JSON] = ["run": .string(runId), "reason": .string(reason.name), "steps": .int(steps)]
         if let m = reason.message { o["message"] = .string(m) }
         if let lastLoss { o["lastLoss"] = .number(lastLoss) }
         return .object(o)

@@ -29,7 +29,7 @@ public struct RunStatus: Sendable, Equatable, JSONEncodable {
     public static func == (a: RunStatus, b: RunStatus) -> Bool { a.json == b.json }
 
     public var json: JSON {
-        var o: [String: JSON] = ["runId": .string(runId), "state": .string(state.rawValue), "step": .int(step),
+        var o: [String: JSON] = ["run": .string(runId), "state": .string(state.rawValue), "step": .int(step),
                                  "totalSteps": .int(totalSteps), "epoch": .int(epoch)]
         if let lastLoss { o["lastLoss"] = .number(lastLoss) }
         if let finish {
@@ -126,6 +126,9 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
 
     // MARK: The loop (run thread only)
 
+    // Instantiated from other modules: specialized here so the hot loop is not generic code.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func loop(_ job: RunJob<T>) {
         var optimizer = job.optimizer
         var params = control.withLock { $0.parameters }

@@ -17,12 +17,15 @@ def schema() -> ProtocolSchema:
 
 
 @pytest.fixture
-def spawn(schema):
-    """Spawns saddled processes whose every message is validated against the schema."""
+def spawn(schema, tmp_path_factory):
+    """Spawns saddled processes whose every message is validated against the schema. Their default run
+    store lives in a temporary XDG_STATE_HOME, never in the user's own."""
     clients = []
+    state_home = str(tmp_path_factory.mktemp("state"))
 
     def make(*args: str, validate: bool = True, env=None) -> Client:
-        client = Client(list(args), validator=schema.validate if validate else None, env=env)
+        client = Client(list(args), validator=schema.validate if validate else None,
+                        env={"XDG_STATE_HOME": state_home, **(env or {})})
         clients.append(client)
         return client
 

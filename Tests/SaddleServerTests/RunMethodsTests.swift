@@ -43,7 +43,7 @@ final class RunMethodsTests: XCTestCase {
     }
 
     private func steps(_ h: ServerHarness, _ run: String) -> [JSON] {
-        h.notifications("run/step").compactMap { $0["params"] }.filter { $0["runId"]?.stringValue == run }
+        h.notifications("run/step").compactMap { $0["params"] }.filter { $0["run"]?.stringValue == run }
     }
 
     private func fullLoss(_ h: ServerHarness) throws -> Double {

@@ -105,7 +105,7 @@ class Session {
   }
 
   onNotification(method, p) {
-    const run = p.run || p.runId;
+    const run = p.run;
     switch (method) {
       case 'run/step':
         if (run !== this.run) return;

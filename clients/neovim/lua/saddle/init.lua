@@ -175,14 +175,14 @@ end
 local handlers = {}
 
 handlers['run/step'] = function(p)
-  local run = p.run or p.runId
+  local run = p.run
   if run ~= S.run then return end
   S.step, S.loss, S.grad_norm = p.step, p.loss, p.gradNorm
   S.steps[#S.steps + 1] = p
 end
 
 handlers['run/finished'] = function(p)
-  local run = p.run or p.runId
+  local run = p.run
   if run ~= S.run then return end
   S.finished = p
   S.state = p.reason
@@ -194,7 +194,7 @@ handlers['run/finished'] = function(p)
 end
 
 handlers['run/diagnosis'] = function(p)
-  if (p.run or p.runId) ~= S.run then return end
+  if (p.run) ~= S.run then return end
   M.apply_diagnosis(p.diagnosis)
 end
 
