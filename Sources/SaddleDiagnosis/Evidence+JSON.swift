@@ -9,7 +9,7 @@ extension JSONReader {
 
 extension StepRecord: JSONDecodable, JSONEncodable {
     /// The names of a step event (`run/step`, `run/ingest`, run histories, metrics logs), so that a
-    /// history is the same JSON wherever it comes from. `rank` and `epoch` are accepted and not used.
+    /// history is the same JSON wherever it comes from. `rank` is accepted and not used.
     static let fields: Set<String> = [
         "step", "loss", "gradNorm", "lr", "weightNorm", "dataWaitSeconds", "computeSeconds", "samplesPerSecond",
         "fingerprint", "labelHistogram", "rank", "epoch",
@@ -33,7 +33,8 @@ extension StepRecord: JSONDecodable, JSONEncodable {
                   dataWait: try reader["dataWaitSeconds"].optionalDouble(min: 0),
                   compute: try reader["computeSeconds"].optionalDouble(min: 0),
                   throughput: try reader["samplesPerSecond"].optionalDouble(min: 0),
-                  fingerprint: try reader["fingerprint"].optionalString(), labelHistogram: histogram)
+                  fingerprint: try reader["fingerprint"].optionalString(), labelHistogram: histogram,
+                  epoch: try reader["epoch"].optionalInt(min: 0))
     }
 
     public var json: JSON {
@@ -46,6 +47,7 @@ extension StepRecord: JSONDecodable, JSONEncodable {
         if let throughput { o["samplesPerSecond"] = JSON.number(throughput) }
         if let fingerprint { o["fingerprint"] = .string(fingerprint) }
         if let labelHistogram { o["labelHistogram"] = .array(labelHistogram.map { .int($0) }) }
+        if let epoch { o["epoch"] = .int(epoch) }
         return .object(o)
     }
 }

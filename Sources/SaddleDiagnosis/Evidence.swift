@@ -21,11 +21,16 @@ public struct StepRecord: Sendable, Equatable {
     public var fingerprint: String?
     /// Count of each label in the batch (index = class); one non-zero bin means a one-label batch.
     public var labelHistogram: [Int]?
+    /// The epoch of the step, when known (a batch repeated within an epoch is a stall; across epochs it
+    /// may be full-batch training).
+    public var epoch: Int?
 
     public init(step: Int, loss: Double, gradNorm: Double? = nil, learningRate: Double? = nil,
                 weightNorm: Double? = nil, dataWait: Double? = nil, compute: Double? = nil,
-                throughput: Double? = nil, fingerprint: String? = nil, labelHistogram: [Int]? = nil)
+                throughput: Double? = nil, fingerprint: String? = nil, labelHistogram: [Int]? = nil,
+                epoch: Int? = nil)
     {
+        self.epoch = epoch
         self.step = step
         self.loss = loss
         self.gradNorm = gradNorm

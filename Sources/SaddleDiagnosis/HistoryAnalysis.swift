@@ -23,7 +23,11 @@ public struct HistorySummary: Sendable, Equatable {
     public var dataWaitShare: Double?
     /// Median throughput of the trailing `dataWindow` steps ÷ median before them, minus 1.
     public var throughputChange: Double?
-    /// 1 − distinct ÷ count of fingerprints in the trailing `dataWindow` steps.
+    /// Mean seconds a step waited for data over the trailing `dataWindow` steps.
+    public var meanDataWait: Double?
+    /// 1 − distinct ÷ count of fingerprints in the trailing `dataWindow` steps; where steps carry their
+    /// epoch, a batch counts as repeated only within its epoch (full-batch training feeds the same batch
+    /// every epoch, and that is no stall).
     public var repeatedBatchShare: Double?
     /// Mean normalized label entropy of the trailing `dataWindow` batches.
     public var labelEntropy: Double?
@@ -63,8 +67,12 @@ public enum HistoryAnalysis {
         let dataWindow = max(thresholds.dataWindow, 1)
         let recent = Array(history.suffix(dataWindow))
         summary.dataWaitShare = dataWaitShare(recent)
+        let waits = recent.compactMap(\.dataWait).filter(\.isFinite)
+        summary.meanDataWait = waits.isEmpty ? nil : waits.reduce(0, +) / Double(waits.count)
         summary.throughputChange = throughputChange(history, window: dataWindow)
-        summary.repeatedBatchShare = repeatedShare(recent.compactMap(\.fingerprint))
+        summary.repeatedBatchShare = repeatedShare(recent.compactMap { r in
+            r.fingerprint.map { f in r.epoch.map { "\($0):\(f)" } ?? f }
+        })
         let entropies = recent.compactMap(\.labelHistogram).compactMap(normalizedEntropy)
         summary.labelEntropy = entropies.isEmpty ? nil : entropies.reduce(0, +) / Double(entropies.count)
         return summary

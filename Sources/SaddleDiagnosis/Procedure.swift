@@ -130,8 +130,12 @@ struct Procedure {
                                             holds: holds, concerns: .dataPipelineStall, supports: holds, note: note))
             if holds { candidates.append((i, Margin.linear(value, threshold), reason, flag)) }
         }
-        check("dataWaitShare", e.dataWaitShare ?? h.dataWaitShare, t.dataWaitShare, .greaterOrEqual,
-              "share of step time spent waiting for data", "the step waits for data most of the time", "timing")
+        // A share only matters when the waits are long enough to be felt.
+        let waitsMatter = e.dataWaitShare != nil || (h.meanDataWait.map { $0 >= t.dataWaitMinimum } ?? true)
+        check("dataWaitShare", waitsMatter ? (e.dataWaitShare ?? h.dataWaitShare) : nil, t.dataWaitShare, .greaterOrEqual,
+              "share of step time spent waiting for data"
+                + (h.meanDataWait.map { "; mean wait \($0) s, counted from \(t.dataWaitMinimum) s" } ?? ""),
+              "the step waits for data most of the time", "timing")
         check("throughputDrop", (e.throughputChange ?? h.throughputChange).map { -$0 }, t.throughputDrop,
               .greaterOrEqual, "1 − recent/earlier throughput", "throughput dropped", "timing")
         check("repeatedBatchShare", e.repeatedBatchShare ?? h.repeatedBatchShare, t.repeatedBatchShare,

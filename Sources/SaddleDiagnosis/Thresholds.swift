@@ -52,6 +52,7 @@ public struct Thresholds: Sendable, Equatable {
     public var dataWindow = 20
     /// Data-wait share of step time at or above this → stall. Default 0.5.
     public var dataWaitShare = 0.5
+    public var dataWaitMinimum = 0.001
     /// Throughput drop (1 − recent/earlier) at or above this → stall. Default 0.5.
     public var throughputDrop = 0.5
     /// Share of repeated batches at or above this → stall. Default 0.5.
@@ -113,6 +114,8 @@ public struct Thresholds: Sendable, Equatable {
              meaning: "trailing steps over which data-pipeline statistics are measured"),
         Info(name: "dataWaitShare", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
              meaning: "stall if the data-wait share of step time is at least this"),
+        Info(name: "dataWaitMinimum", defaultValue: 0.001, isInteger: false, minimum: 0, maximum: 3600,
+             meaning: "seconds: the data-wait share counts only when steps wait at least this long on average (a tiny model's queue hand-off is no stall)"),
         Info(name: "throughputDrop", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
              meaning: "stall if throughput dropped by at least this share (recent vs earlier)"),
         Info(name: "repeatedBatchShare", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
@@ -144,6 +147,7 @@ public struct Thresholds: Sendable, Equatable {
         case "saturatedFraction": return saturatedFraction
         case "dataWindow": return Double(dataWindow)
         case "dataWaitShare": return dataWaitShare
+        case "dataWaitMinimum": return dataWaitMinimum
         case "throughputDrop": return throughputDrop
         case "repeatedBatchShare": return repeatedBatchShare
         case "labelEntropy": return labelEntropy
@@ -175,6 +179,7 @@ public struct Thresholds: Sendable, Equatable {
         case "saturatedFraction": saturatedFraction = value
         case "dataWindow": dataWindow = Int(value.rounded())
         case "dataWaitShare": dataWaitShare = value
+        case "dataWaitMinimum": dataWaitMinimum = value
         case "throughputDrop": throughputDrop = value
         case "repeatedBatchShare": repeatedBatchShare = value
         case "labelEntropy": labelEntropy = value

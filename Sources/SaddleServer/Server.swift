@@ -31,7 +31,7 @@ public final class Server: Sendable {
     }
 
     /// Notifications the server sends (beyond `$/progress` and `window/logMessage`).
-    public static let serverNotifications: [String] = ["run/step", "run/finished"]
+    public static let serverNotifications: [String] = ["run/step", "run/finished", "run/diagnosis"]
 
     /// The dispatch table of every method the daemon serves.
     public func methodTable() -> MethodTable {

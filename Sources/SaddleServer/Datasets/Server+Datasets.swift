@@ -5,39 +5,47 @@ import SaddleRPC
 extension Server {
     func registerDatasetMethods(_ table: inout MethodTable) {
         table.register(DatasetLoad.self, execution: .background) { params, _ in
-            let limit = self.workspace.limits.maxDatasetBytes
-            var dataset: Dataset
-            do throws(DatasetError) {
-                switch params.source {
-                case .npy(let inputs, let targets, let classes):
-                    dataset = try Dataset.loadNPY(inputs: inputs, targets: targets, name: params.name, classCount: classes, maxBytes: limit)
-                case .csv(let path, var options):
-                    options.maxBytes = limit
-                    dataset = try Dataset.loadCSV(path: path, options: options, name: params.name)
-                case .idx(let images, let labels, let scale, let classes):
-                    dataset = try Dataset.loadIDX(images: images, labels: labels, scaleToUnitInterval: scale,
-                                                  name: params.name, classCount: classes, maxBytes: limit)
-                }
-            } catch {
-                throw Self.rpcError(error)
-            }
-            if let name = params.name { dataset.name = name }
-            return DatasetDescription(entry: try self.workspace.addDataset(dataset)).json
+            DatasetDescription(entry: try self.workspace.addDataset(try self.loadDataset(params))).json
         }
         table.register(DatasetGenerate.self, execution: .background) { params, _ in
-            let dataset: Dataset
-            do throws(DatasetError) {
-                dataset = try params.generate(maxBytes: self.workspace.limits.maxDatasetBytes)
-            } catch {
-                throw Self.rpcError(error)
-            }
-            return DatasetDescription(entry: try self.workspace.addDataset(dataset)).json
+            DatasetDescription(entry: try self.workspace.addDataset(try self.generate(params))).json
         }
         table.register(DatasetList.self) { _, _ in
             ["datasets": .array(self.workspace.datasets().map { DatasetDescription(entry: $0).json })]
         }
         table.register(DatasetDispose.self) { params, _ in
             ["disposed": .string(try self.workspace.disposeDataset(params.dataset))]
+        }
+    }
+
+    /// Loads a data set from files (not yet added to the workspace).
+    func loadDataset(_ params: DatasetLoad.Params) throws(RPCError) -> Dataset {
+        let limit = workspace.limits.maxDatasetBytes
+        var dataset: Dataset
+        do throws(DatasetError) {
+            switch params.source {
+            case .npy(let inputs, let targets, let classes):
+                dataset = try Dataset.loadNPY(inputs: inputs, targets: targets, name: params.name, classCount: classes, maxBytes: limit)
+            case .csv(let path, var options):
+                options.maxBytes = limit
+                dataset = try Dataset.loadCSV(path: path, options: options, name: params.name)
+            case .idx(let images, let labels, let scale, let classes):
+                dataset = try Dataset.loadIDX(images: images, labels: labels, scaleToUnitInterval: scale,
+                                              name: params.name, classCount: classes, maxBytes: limit)
+            }
+        } catch {
+            throw Self.rpcError(error)
+        }
+        if let name = params.name { dataset.name = name }
+        return dataset
+    }
+
+    /// Generates a data set (not yet added to the workspace).
+    func generate(_ generator: DatasetGenerator) throws(RPCError) -> Dataset {
+        do throws(DatasetError) {
+            return try generator.generate(maxBytes: workspace.limits.maxDatasetBytes)
+        } catch {
+            throw Self.rpcError(error)
         }
     }
 

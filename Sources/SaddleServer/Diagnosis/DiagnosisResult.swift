@@ -12,6 +12,13 @@ extension Server {
         let diagnosis = Diagnoser.diagnose(evidence, thresholds: thresholds)
         timer.lap("diagnosis")
         var members = diagnosis.json.objectValue ?? [:]
+        if case .array(let recommendations)? = members["recommendations"] {
+            members["recommendations"] = .array(recommendations.map { r in
+                guard case .object(var o) = r, let id = o["id"]?.stringValue, let field = Self.recommendationFields[id] else { return r }
+                o["field"] = .string(field)
+                return .object(o)
+            })
+        }
         members["evidenceInput"] = evidence.json
         members["thresholds"] = thresholds.json
         members["timings"] = Self.timingsJSON(timer.laps)

@@ -10,7 +10,7 @@ enum DatasetLoad: RPCMethod {
         case csv(path: String, options: CSVOptions)
         case idx(images: String, labels: String, scale: Bool, classes: Int?)
     }
-    struct Params: JSONDecodable {
+    struct Params: JSONDecodable, Sendable {
         var source: Source
         var name: String?
         init(from reader: JSONReader) throws(JSONShapeError) {

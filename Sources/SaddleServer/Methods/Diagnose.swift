@@ -12,6 +12,7 @@ enum Diagnose: RPCMethod {
     enum Source: Sendable {
         case point(ObjectiveRequest, PointEvidenceOptions)
         case evidence(Evidence)
+        case run(String, PointEvidenceOptions)
     }
 
     struct Params: JSONDecodable {
@@ -19,7 +20,7 @@ enum Diagnose: RPCMethod {
         var thresholds: Thresholds
 
         static let pointFields: Set<String> = ["learningRate", "batchSize", "probes", "maxIterations"]
-        static let commonFields: Set<String> = ["thresholds", "evidence", "workDoneToken"]
+        static let commonFields: Set<String> = ["thresholds", "evidence", "run", "workDoneToken"]
 
         init(from reader: JSONReader) throws(JSONShapeError) {
             let members = try reader.object(allowing: ObjectiveRequest.fields.union(Self.pointFields).union(Self.commonFields))
@@ -32,16 +33,22 @@ enum Diagnose: RPCMethod {
                 source = .evidence(try reader["evidence"].decode(Evidence.self))
                 return
             }
-            guard members["model"] != nil || members["dataset"] != nil else {
-                throw reader.fail("needs either `model` and `dataset` (diagnose a point) or `evidence` (diagnose measured evidence)")
-            }
-            let request = try ObjectiveRequest(from: reader)
             var options = PointEvidenceOptions(thresholds: thresholds)
             options.learningRate = try reader["learningRate"].optionalDouble(min: 0)
             options.batchSize = try reader["batchSize"].optionalInt(min: 1)
             options.maxIterations = try reader["maxIterations"].optionalInt(min: 1, max: 10_000)
             options.perturbation = try PerturbationSettings(from: reader["probes"])
-            source = .point(request, options)
+            if members["run"] != nil {
+                if let first = ["model", "dataset", "samples", "precision"].first(where: { members[$0] != nil }) {
+                    throw reader[first].fail("cannot be combined with `run`: a run names its own model and data set")
+                }
+                source = .run(try reader["run"].string(nonEmpty: true), options)
+                return
+            }
+            guard members["model"] != nil || members["dataset"] != nil else {
+                throw reader.fail("needs `model` and `dataset` (diagnose a point), `run` (diagnose a run) or `evidence` (diagnose measured evidence)")
+            }
+            source = .point(try ObjectiveRequest(from: reader), options)
         }
     }
 }

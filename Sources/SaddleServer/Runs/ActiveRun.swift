@@ -18,9 +18,13 @@ final class ActiveRun: Sendable {
     let connection: Connection
     private let workspace: Workspace
     private let stats = Mutex(RunStats())
+    /// Live diagnosis (`run/diagnosis`), fed by the event thread.
+    let monitor: RunMonitor?
     private let finalized = Mutex(false)
 
-    init(entry: RunEntry, training: AnyTrainingRun, sink: EventSink, connection: Connection, workspace: Workspace) {
+    init(entry: RunEntry, training: AnyTrainingRun, sink: EventSink, connection: Connection, workspace: Workspace,
+         monitor: RunMonitor?) {
+        self.monitor = monitor
         self.entry = entry
         self.training = training
         self.sink = sink
@@ -96,6 +100,7 @@ final class ActiveRun: Sendable {
                 switch event {
                 case .step(let step):
                     stats.withLock { $0.record(step) }
+                    monitor?.record(step)
                     if pending != nil { dropped += 1 }
                     pending = step
                 case .finished(let f):
@@ -112,6 +117,7 @@ final class ActiveRun: Sendable {
                 if let m = finished.reason.message { params["message"] = .string(m) }
                 if let l = finished.lastLoss { params["lastLoss"] = .number(l) }
                 connection.notify("run/finished", params: .object(params))
+                monitor?.finished()
                 sink.close()
                 return
             }

@@ -99,14 +99,44 @@ extension Server {
 
     // MARK: Handlers
 
+    /// The model and data set a run trains: from the workspace, or created now from a run file.
+    private func runInputs(_ params: RunStart.Params) throws(RPCError) -> (Workspace.ModelEntry, Workspace.DatasetEntry) {
+        switch params.source {
+        case .ids(let model, let dataset):
+            return (try workspace.model(model), try workspace.dataset(dataset))
+        case .runFile(let file, let directory):
+            var dataset: Dataset
+            switch file.data {
+            case .generate(let generator):
+                dataset = try generate(generator)
+            case .load(var load):
+                load.source = load.source.resolvingPaths(against: directory)
+                dataset = try loadDataset(load)
+            }
+            let datasetEntry = try workspace.addDataset(dataset)
+            var model: Model
+            let source: String
+            switch file.model {
+            case .spec(let spec):
+                model = Model(spec: spec)
+                source = "run file"
+            case .weights(let spec, let path):
+                let resolved = path.hasPrefix("/") || directory == nil ? path : URL(fileURLWithPath: directory ?? "").appendingPathComponent(path).path
+                model = Model(spec: spec)
+                do { try model.loadWeights(safetensorsAt: resolved) } catch { throw RPCError.fileError("\(error)") }
+                source = resolved
+            }
+            return (try workspace.addModel(model, name: nil, source: source), datasetEntry)
+        }
+    }
+
     private func startRun(_ params: RunStart.Params, connection: Connection) throws(RPCError) -> JSON {
         let limit = workspace.limits.maxActiveRuns
         let training = runs.activeCount
         guard training < limit else {
             throw .limitExceeded("active runs", value: limit, requested: training + 1, flag: "--max-runs")
         }
-        let model = try workspace.model(params.model)
-        let dataset = try workspace.dataset(params.dataset)
+        let (model, dataset) = try runInputs(params)
         do {
             // The same compatibility checks curvature requests make (input width, targets vs loss).
             _ = try Objective(model: model.model, dataset: dataset.dataset, samples: .indices([0]), precision: .double)
@@ -142,7 +172,10 @@ extension Server {
                 training = .double(try AnyTrainingRun.make(Double.self, entry: entry, model: model.model,
                                                            dataset: dataset.dataset, store: store, sink: sink))
             }
-            active = ActiveRun(entry: entry, training: training, sink: sink, connection: connection, workspace: workspace)
+            let monitor = params.diagnose
+                ? RunMonitor(runId: id, server: self, connection: connection, learningRate: entry.learningRate) : nil
+            active = ActiveRun(entry: entry, training: training, sink: sink, connection: connection, workspace: workspace,
+                               monitor: monitor)
             do throws(RPCError) {
                 try runs.add(active, limit: limit)
             } catch {

@@ -1,0 +1,137 @@
+import Foundation
+import SaddleCurvature
+import SaddleDiagnosis
+import SaddleJSON
+import SaddleRPC
+import SaddleTraining
+
+extension StepRecord {
+    /// A step event as diagnosis history (the same quantities under the same wire names).
+    init(_ event: StepEvent) {
+        self.init(step: event.step, loss: event.loss, gradNorm: event.gradNorm, learningRate: event.lr,
+                  dataWait: event.dataWaitSeconds, compute: event.computeSeconds, throughput: event.samplesPerSecond,
+                  fingerprint: event.fingerprint, labelHistogram: event.labelHistogram, epoch: event.epoch)
+    }
+}
+
+extension Server {
+    /// The history of a run as diagnosis evidence: one rank's steps (the lowest rank reported), in order.
+    func runHistory(_ runId: String) throws(RPCError) -> [StepRecord] {
+        let events = try runHistoryEvidence(runId)
+        guard let rank = events.map(\.rank).min() else { return [] }
+        return events.filter { $0.rank == rank }.sorted { $0.step < $1.step }.map(StepRecord.init)
+    }
+
+    /// `diagnose` for a run: its history, and — when this daemon holds the run's model and the run is not
+    /// training right now — the curvature evidence at the model's current parameters (the run's last
+    /// parameters once it paused or ended), with the run's learning rate and batch size.
+    func runDiagnosisResult(_ runId: String, options: PointEvidenceOptions, thresholds: Thresholds,
+                            control: CurvatureControl) throws(RPCError) -> [String: JSON] {
+        let history = try runHistory(runId)
+        guard !history.isEmpty else {
+            throw .invalidState("run \(runId) has no steps yet; diagnose it once it has trained or reported some")
+        }
+        var members: [String: JSON]
+        if let entry = runEntry(runId), let model = try? workspace.model(entry.model),
+           model.trainingRun == nil || runs.run(runId)?.training.status.state == .paused,
+           let dataset = try? workspace.dataset(entry.dataset)
+        {
+            var options = options
+            options.learningRate = options.learningRate ?? history.last?.learningRate ?? entry.learningRate
+            // Gradient noise needs two disjoint batches; a full-batch run has none to compare.
+            if options.batchSize == nil, 2 * entry.batchSize <= dataset.dataset.sampleCount {
+                options.batchSize = entry.batchSize
+            }
+            let early = history.prefix(thresholds.earlyWindow).compactMap(\.gradNorm).filter(\.isFinite).sorted()
+            if !early.isEmpty { options.earlyGradNorm = early[early.count / 2] }
+            var point = try pointEvidence(model: entry.model, dataset: entry.dataset, options: options, control: control)
+            point.evidence.history = history
+            members = pointDiagnosisResult(point, thresholds: thresholds)
+        } else {
+            var evidence = Evidence()
+            evidence.history = history
+            evidence.learningRate = options.learningRate ?? history.last?.learningRate
+            members = diagnosisResult(evidence: evidence, thresholds: thresholds)
+        }
+        members["run"] = .string(runId)
+        members["step"] = .int(history.last?.step ?? 0)
+        return members
+    }
+
+    /// The run-file field each remedy concerns (protocol/runfile.md), so editors can put a diagnostic
+    /// on that line.
+    static let recommendationFields: [String: String] = [
+        "smallerLearningRate": "optimizer.lr", "largerLearningRateOrWarmRestart": "optimizer.lr",
+        "momentum": "optimizer.kind", "adaptiveMethod": "optimizer.kind", "noiseInjection": "optimizer.noise",
+        "largerBatch": "pipeline.batchSize", "dataLoader": "pipeline", "shuffleAndSampler": "pipeline.shuffle",
+        "normalizationOrActivation": "model.layers", "findNonFinite": "data", "negativeCurvatureStep": "optimizer",
+    ]
+}
+
+/// Watches a run as it trains and sends `run/diagnosis` when the verdict changes, as a language server
+/// publishes diagnostics. While the run trains, verdicts come from its history alone (pure, on the
+/// run's event thread, never on its training thread: the run is not slowed at all); when it ends, a
+/// full diagnosis (with curvature at its final parameters) runs on a thread of its own and is sent
+/// whatever its verdict.
+final class RunMonitor: @unchecked Sendable {
+    private let runId: String
+    private let server: Server
+    private let connection: Connection
+    private let every: Int
+    private let learningRate: Double
+    // Touched only by the run's event thread.
+    private var head: [StepRecord] = []
+    private var tail: [StepRecord] = []
+    private var sinceCheck = 0
+    private var lastVerdict: String?
+    private static let headCount = 200, tailCount = 2000
+
+    init(runId: String, server: Server, connection: Connection, every: Int = 50, learningRate: Double) {
+        self.runId = runId
+        self.server = server
+        self.connection = connection
+        self.every = every
+        self.learningRate = learningRate
+    }
+
+    /// Called by the event thread for every step it sees.
+    func record(_ event: StepEvent) {
+        let record = StepRecord(event)
+        if head.count < Self.headCount { head.append(record) } else { tail.append(record) }
+        if tail.count > 2 * Self.tailCount { tail.removeFirst(tail.count - Self.tailCount) }
+        sinceCheck += 1
+        guard sinceCheck >= every else { return }
+        sinceCheck = 0
+        var evidence = Evidence()
+        evidence.history = head + tail.suffix(Self.tailCount)
+        evidence.learningRate = record.learningRate ?? learningRate
+        let diagnosis = Diagnoser.diagnose(evidence)
+        guard diagnosis.verdict.rawValue != lastVerdict else { return }
+        lastVerdict = diagnosis.verdict.rawValue
+        var members = server.diagnosisResult(evidence: evidence, thresholds: Thresholds())
+        members["run"] = .string(runId)
+        send(members, step: record.step, final: false)
+    }
+
+    /// Called by the event thread once the run has ended (its model written back and released).
+    func finished() {
+        let thread = Thread { [self] in
+            do {
+                let members = try server.runDiagnosisResult(runId, options: PointEvidenceOptions(), thresholds: Thresholds(),
+                                                            control: .none)
+                send(members, step: members["step"]?.int64Value.map { Int($0) } ?? 0, final: true)
+            } catch {
+                connection.logMessage(.warning, "run \(runId): the final diagnosis failed: \(error)")
+            }
+        }
+        thread.name = "saddle.diagnose.\(runId)"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    private func send(_ members: [String: JSON], step: Int, final: Bool) {
+        connection.notify("run/diagnosis", params: [
+            "run": .string(runId), "step": .int(step), "final": .bool(final), "diagnosis": .object(members),
+        ])
+    }
+}
