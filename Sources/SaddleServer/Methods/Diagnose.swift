@@ -26,7 +26,7 @@ enum Diagnose: RPCMethod {
             let members = try reader.object(allowing: ObjectiveRequest.fields.union(Self.pointFields).union(Self.commonFields))
             thresholds = try reader["thresholds"].decode(Thresholds.self)
             if members["evidence"] != nil {
-                let extra = members.keys.filter { $0 != "evidence" && !Self.commonFields.contains($0) }.sorted()
+                let extra = members.keys.filter { $0 == "run" || ($0 != "evidence" && !Self.commonFields.contains($0)) }.sorted()
                 if let first = extra.first {
                     throw reader[first].fail("cannot be combined with `evidence`: give either `evidence` (and optionally `thresholds`) or `model` and `dataset`")
                 }

@@ -261,6 +261,9 @@ test('a diagnosis from the daemon lands on the run-file buffer', function()
 end)
 
 test('a run/diagnosis notification for the current run replaces the diagnostics', function()
+  -- The daemon sends its own final run/diagnosis after the run ends; let it land first.
+  wait_for(30000, function() return saddle.state().final_diagnosis end, "the daemon's final run/diagnosis")
+  saddle.apply_diagnosis(canned)
   local s = saddle.state()
   truthy(s.run and s.bufnr, 'a tracked run from the tests above')
   local progressing = vim.deepcopy(canned)

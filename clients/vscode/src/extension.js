@@ -67,6 +67,10 @@ class Session {
     return Boolean(this.capabilities && (this.capabilities.methods || []).includes(method));
   }
 
+  publishes(notification) {
+    return Boolean(this.capabilities && (this.capabilities.serverNotifications || []).includes(notification));
+  }
+
   daemonCommand() {
     const config = vscode.workspace.getConfiguration('saddle');
     const command = config.get('daemonPath') || process.env.SADDLED || 'saddled';
@@ -119,7 +123,8 @@ class Session {
         this.state = p.reason;
         if (p.steps !== undefined) this.step = p.steps;
         if (p.lastLoss !== undefined) this.loss = p.lastLoss;
-        if (this.supports('diagnose')) {
+        // A daemon that publishes run/diagnosis sends the final diagnosis itself.
+        if (this.supports('diagnose') && !this.publishes('run/diagnosis')) {
           this.request('diagnose', { run })
             .then((d) => {
               if (this.run === run) this.applyDiagnosis(d);

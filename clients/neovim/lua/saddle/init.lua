@@ -29,6 +29,7 @@ local S = {
   confidence = nil,
   diagnosis = nil,
   finished = nil, -- run/finished params
+  final_diagnosis = false, -- whether the daemon's final run/diagnosis for the current run has arrived
   steps = {}, -- run/step params of the current run, in arrival order
   progress = {}, -- token -> last $/progress value
   last_error = nil,
@@ -162,6 +163,10 @@ end
 
 local function diagnose_finished_run(run)
   if not M.supports('diagnose') then return end
+  -- A daemon that publishes run/diagnosis sends the final diagnosis itself.
+  for _, n in ipairs((S.capabilities or {}).serverNotifications or {}) do
+    if n == 'run/diagnosis' then return end
+  end
   M.request('diagnose', { run = run }, function(err, result)
     if err then
       S.last_error = error_text(err)
@@ -195,6 +200,7 @@ end
 
 handlers['run/diagnosis'] = function(p)
   if (p.run) ~= S.run then return end
+  if p.final then S.final_diagnosis = true end
   M.apply_diagnosis(p.diagnosis)
 end
 
