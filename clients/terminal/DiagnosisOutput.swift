@@ -48,7 +48,8 @@ enum DiagnosisOutput: String, CaseIterable {
         let threshold = item["threshold"]?.doubleValue.map(formatNumber) ?? "?"
         let comparison = item["comparison"]?.stringValue ?? "?"
         let points = item["pointsTo"]?.stringValue ?? ""
-        var line = "\(mark) \(item["name"]?.stringValue ?? "?") = \(value) \(comparison) \(threshold) → \(points)"
+        let test = item["holds"]?.boolValue == false ? "(not \(comparison) \(threshold))" : "\(comparison) \(threshold)"
+        var line = "\(mark) \(item["name"]?.stringValue ?? "?") = \(value) \(test) → \(points)"
         if let note = item["note"]?.stringValue, !note.isEmpty { line += " (\(note))" }
         return line
     }
