@@ -183,19 +183,7 @@ public final class Evaluator<T: BLASScalar> {
     public func hessianVectorProduct(parameters: [T], batch: Batch<T>, vector: [T], into result: inout [T])
         throws(ModelError) -> T
     {
-        try check(parameters: parameters.count, batch: batch, vector: vector.count)
-        if result.count != plan.parameterCount { result = Array(repeating: 0, count: plan.parameterCount) }
-        load(batch)
-        return withPointer(parameters) { p in
-            withPointer(vector) { v in
-                forward(p, rows: batch.rows)
-                rForward(p, v, rows: batch.rows)
-                let l = lossHead(batch.targets, rows: batch.rows, gradient: true)
-                lossCurvature(rows: batch.rows, into: rGrad(plan.outputBuffer))
-                withMutablePointer(&result) { hv in rBackward(p, v, rows: batch.rows, hv: hv) }
-                return l
-            }
-        }
+        try curvatureProduct(parameters: parameters, batch: batch, vector: vector, into: &result, gaussNewton: false)
     }
 
     /// G·v = Jᵀ H_loss J v, the generalized Gauss–Newton matrix times `vector`, written into `result`.
@@ -207,6 +195,14 @@ public final class Evaluator<T: BLASScalar> {
     public func gaussNewtonVectorProduct(parameters: [T], batch: Batch<T>, vector: [T], into result: inout [T])
         throws(ModelError) -> T
     {
+        try curvatureProduct(parameters: parameters, batch: batch, vector: vector, into: &result, gaussNewton: true)
+    }
+
+    /// The shared pass of both products: forward, R-forward (J·v), then either the R-backward of the
+    /// true Hessian or the plain backward of H_loss·J·v (Gauss–Newton).
+    private func curvatureProduct(parameters: [T], batch: Batch<T>, vector: [T], into result: inout [T], gaussNewton: Bool)
+        throws(ModelError) -> T
+    {
         try check(parameters: parameters.count, batch: batch, vector: vector.count)
         if result.count != plan.parameterCount { result = Array(repeating: 0, count: plan.parameterCount) }
         load(batch)
@@ -214,9 +210,14 @@ public final class Evaluator<T: BLASScalar> {
             withPointer(vector) { v in
                 forward(p, rows: batch.rows)
                 rForward(p, v, rows: batch.rows)
-                let l = lossHead(batch.targets, rows: batch.rows, gradient: false)
-                lossCurvature(rows: batch.rows, into: grad(plan.outputBuffer))
-                withMutablePointer(&result) { g in backward(p, rows: batch.rows, parameterGradient: g) }
+                let l = lossHead(batch.targets, rows: batch.rows, gradient: !gaussNewton)
+                if gaussNewton {
+                    lossCurvature(rows: batch.rows, into: grad(plan.outputBuffer))
+                    withMutablePointer(&result) { g in backward(p, rows: batch.rows, parameterGradient: g) }
+                } else {
+                    lossCurvature(rows: batch.rows, into: rGrad(plan.outputBuffer))
+                    withMutablePointer(&result) { hv in rBackward(p, v, rows: batch.rows, hv: hv) }
+                }
                 return l
             }
         }

@@ -128,13 +128,9 @@ public struct HistoryPoint: Sendable, Equatable, JSONEncodable {
             "rank": .int(rank), "step": .int(step), "firstStep": .int(firstStep), "epoch": .int(epoch),
             "loss": .number(loss), "lossMin": .number(lossMin), "lossMax": .number(lossMax), "count": .int(count),
         ]
-        if let gradNorm { o["gradNorm"] = .number(gradNorm) }
-        if let lr { o["lr"] = .number(lr) }
-        if let dataWaitSeconds { o["dataWaitSeconds"] = .number(dataWaitSeconds) }
-        if let computeSeconds { o["computeSeconds"] = .number(computeSeconds) }
-        if let samplesPerSecond { o["samplesPerSecond"] = .number(samplesPerSecond) }
-        if let fingerprint { o["fingerprint"] = .string(fingerprint) }
-        if let labelHistogram { o["labelHistogram"] = .array(labelHistogram.map { .int($0) }) }
+        StepEvent.addOptionalMembers(to: &o, gradNorm: gradNorm, lr: lr, dataWaitSeconds: dataWaitSeconds,
+                                     computeSeconds: computeSeconds, samplesPerSecond: samplesPerSecond,
+                                     fingerprint: fingerprint, labelHistogram: labelHistogram)
         return .object(o)
     }
 }

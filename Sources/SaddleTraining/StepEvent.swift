@@ -59,6 +59,20 @@ public struct StepEvent: Sendable, Equatable, JSONEncodable {
         var o: [String: JSON] = [
             "run": .string(runId), "rank": .int(rank), "step": .int(step), "epoch": .int(epoch), "loss": .number(loss),
         ]
+        StepEvent.addOptionalMembers(to: &o, gradNorm: gradNorm, lr: lr, dataWaitSeconds: dataWaitSeconds,
+                                     computeSeconds: computeSeconds, samplesPerSecond: samplesPerSecond,
+                                     fingerprint: fingerprint, labelHistogram: labelHistogram)
+        return .object(o)
+    }
+}
+
+extension StepEvent {
+    /// The optional step fields under their wire names, shared by `run/step` and `run/history` points;
+    /// absent values are omitted.
+    static func addOptionalMembers(
+        to o: inout [String: JSON], gradNorm: Double?, lr: Double?, dataWaitSeconds: Double?, computeSeconds: Double?,
+        samplesPerSecond: Double?, fingerprint: String?, labelHistogram: [Int]?
+    ) {
         if let gradNorm { o["gradNorm"] = .number(gradNorm) }
         if let lr { o["lr"] = .number(lr) }
         if let dataWaitSeconds { o["dataWaitSeconds"] = .number(dataWaitSeconds) }
@@ -66,7 +80,6 @@ public struct StepEvent: Sendable, Equatable, JSONEncodable {
         if let samplesPerSecond { o["samplesPerSecond"] = .number(samplesPerSecond) }
         if let fingerprint { o["fingerprint"] = .string(fingerprint) }
         if let labelHistogram { o["labelHistogram"] = .array(labelHistogram.map { .int($0) }) }
-        return .object(o)
     }
 }
 
