@@ -1,0 +1,138 @@
+import Foundation
+import XCTest
+@testable import SaddleJSON
+@testable import SaddleRPC
+@testable import SaddleServer
+
+/// Each condition the diagnosis names, produced by real training in the daemon and then diagnosed with
+/// `diagnose {run}` (history plus curvature at the run's final parameters). Nothing here tells the diagnosis
+/// what to expect: the verdicts come from the default thresholds and the decision procedure alone.
+final class TrainedConditionsTests: XCTestCase {
+    // MARK: Helpers
+
+    private func waitForFinish(_ h: ServerHarness, run: String, timeout: TimeInterval = 60) -> JSON? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let found = h.notifications("run/finished").first(where: { $0["params"]?["run"]?.stringValue == run }) {
+                return found["params"]
+            }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        XCTFail("run \(run) did not finish within \(timeout) s")
+        return nil
+    }
+
+    /// Starts a run on m1/d1, waits for it to end, and returns its id and its losses in step order.
+    private func train(_ h: ServerHarness, optimizer: JSON, pipeline: JSON, steps: Int) throws -> (run: String, losses: [Double]) {
+        let run = try XCTUnwrap(try h.call("run/start", [
+            "model": "m1", "dataset": "d1", "optimizer": optimizer, "pipeline": pipeline, "steps": .int(steps),
+            "precision": "double", "seed": 5,
+        ])["run"]?.stringValue)
+        _ = waitForFinish(h, run: run)
+        return (run, try losses(h, run))
+    }
+
+    private func losses(_ h: ServerHarness, _ run: String) throws -> [Double] {
+        let points = try h.call("run/history", ["run": .string(run)])["points"]?.arrayValue ?? []
+        return points.compactMap { $0["loss"]?.doubleValue }
+    }
+
+    private func diagnose(_ h: ServerHarness, _ run: String) throws -> JSON {
+        let diagnosis = try h.call("diagnose", ["run": .string(run)])
+        print("diagnosis of \(run): \(diagnosis["verdict"] ?? .null) — \(diagnosis["reason"] ?? .null)")
+        for item in diagnosis["evidence"]?.arrayValue ?? [] {
+            print("  \(item["name"] ?? .null) = \(item["value"] ?? .null) vs \(item["threshold"] ?? .null) holds \(item["holds"] ?? .null)")
+        }
+        return diagnosis
+    }
+
+    /// λ_max of the Hessian of m1 on d1 at the current parameters (dense Lanczos, converged).
+    private func lambdaMax(_ h: ServerHarness) throws -> Double {
+        let eigen = try h.call("curvature/eigen", ["model": "m1", "dataset": "d1", "largest": 1, "smallest": 0, "precision": "double"])
+        return try XCTUnwrap(eigen["largest"]?[0]?["value"]?.doubleValue)
+    }
+
+    // MARK: Conditions
+
+    /// Logistic regression on overlapping Gaussian classes: the cross-entropy is strictly convex up to the
+    /// softmax's shift invariance and its minimum is finite (the classes overlap), so full-batch gradient
+    /// descent at lr = 1/λ_max converges to it.
+    func testLogisticRegressionTrainedToConvergenceIsALocalMinimum() throws {
+        let h = ServerHarness()
+        _ = try h.call("dataset/generate", ["kind": "gaussianMixture", "classes": 3, "dimensions": 2, "samples": 300,
+                                            "separation": 2, "seed": 11])
+        _ = try h.call("model/create", ["spec": ["input": 2, "layers": [["kind": "dense", "units": 3]],
+                                                 "loss": "softmaxCrossEntropy", "seed": 1]])
+        let top = try lambdaMax(h)
+        let trained = try train(h, optimizer: ["kind": "sgd", "lr": .double(1 / top)],
+                                pipeline: ["batchSize": 300, "shuffle": false], steps: 400)
+        let diagnosis = try diagnose(h, trained.run)
+        XCTAssertEqual(diagnosis["verdict"], "localMinimum")
+    }
+
+    /// Sigmoid units initialized with weights of scale 10 sit in saturation: their gradients vanish and
+    /// the loss stops falling long before the data is fitted.
+    func testSaturatedSigmoidNetworkIsAPlateau() throws {
+        let h = ServerHarness()
+        _ = try h.call("dataset/generate", ["kind": "xor", "samples": 200, "noise": 0.05, "labels": "binary", "seed": 2])
+        let saturated: (Int) -> JSON = { ["kind": "dense", "units": .int($0), "activation": "sigmoid", "init": ["kind": "normal", "std": 20]] }
+        _ = try h.call("model/create", ["spec": [
+            "input": 2, "layers": [saturated(8), saturated(1)],
+            "loss": "mse", "seed": 4,
+        ]])
+        let top = try lambdaMax(h)
+        let trained = try train(h, optimizer: ["kind": "sgd", "lr": .double(1 / top)],
+                                pipeline: ["batchSize": 200, "shuffle": false], steps: 500)
+        print(trained.losses.first!, trained.losses.last!)
+        let diagnosis = try diagnose(h, trained.run)
+        XCTAssertEqual(diagnosis["verdict"], "plateau")
+    }
+
+    /// Linear least squares has a constant Hessian: gradient descent multiplies the error along the top
+    /// eigenvector by |1 − lr·λ_max| = 2 per step at lr = 3/λ_max.
+    func testLearningRateAboveTwoOverLambdaMaxDiverges() throws {
+        let h = ServerHarness()
+        _ = try h.call("dataset/generate", ["kind": "deepLinear", "inputs": 4, "outputs": 2, "samples": 128, "seed": 3])
+        _ = try h.call("model/create", ["spec": ["input": 4, "layers": [["kind": "dense", "units": 2, "bias": false]],
+                                                 "loss": "mse", "seed": 2]])
+        let top = try lambdaMax(h)
+        let trained = try train(h, optimizer: ["kind": "sgd", "lr": .double(3 / top)],
+                                pipeline: ["batchSize": 128, "shuffle": false], steps: 200)
+        let diagnosis = try diagnose(h, trained.run)
+        XCTAssertTrue(["diverging", "noisyOrIllConditioned"].contains(diagnosis["verdict"]?.stringValue ?? ""))
+    }
+
+    private func healthyRun(_ h: ServerHarness) throws {
+        _ = try h.call("dataset/generate", ["kind": "teacherStudent", "inputs": 4, "hidden": 8, "samples": 256, "seed": 9])
+        _ = try h.call("model/create", ["spec": [
+            "input": 4, "layers": [["kind": "dense", "units": 16, "activation": "tanh"], ["kind": "dense", "units": 1]],
+            "loss": "mse", "seed": 6,
+        ]])
+    }
+
+    func testHealthyAdamRunIsProgressing() throws {
+        let h = ServerHarness()
+        try healthyRun(h)
+        let trained = try train(h, optimizer: ["kind": "adam", "lr": 0.01], pipeline: ["batchSize": 32], steps: 300)
+        let diagnosis = try diagnose(h, trained.run)
+        XCTAssertEqual(diagnosis["verdict"], "progressing")
+    }
+
+    func testHealthyRunWithSlowDataIsADataPipelineStall() throws {
+        let h = ServerHarness()
+        try healthyRun(h)
+        let trained = try train(h, optimizer: ["kind": "adam", "lr": 0.01],
+                                pipeline: ["batchSize": 32, "faults": ["delayMs": 5]], steps: 100)
+        let diagnosis = try diagnose(h, trained.run)
+        XCTAssertEqual(diagnosis["verdict"], "dataPipelineStall")
+    }
+
+    func testHealthyRunFedOneBatchAgainIsADataPipelineStall() throws {
+        let h = ServerHarness()
+        try healthyRun(h)
+        let trained = try train(h, optimizer: ["kind": "adam", "lr": 0.01],
+                                pipeline: ["batchSize": 32, "faults": ["repeatBatch": true]], steps: 100)
+        let diagnosis = try diagnose(h, trained.run)
+        XCTAssertEqual(diagnosis["verdict"], "dataPipelineStall")
+    }
+}
