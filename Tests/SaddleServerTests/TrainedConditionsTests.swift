@@ -43,6 +43,9 @@ final class TrainedConditionsTests: XCTestCase {
         for item in diagnosis["evidence"]?.arrayValue ?? [] {
             print("  \(item["name"] ?? .null) = \(item["value"] ?? .null) vs \(item["threshold"] ?? .null) holds \(item["holds"] ?? .null)")
         }
+        if ProcessInfo.processInfo.environment["SADDLE_TEST_VERBOSE"] != nil {
+            print((try? diagnosis.serializedString()) ?? "")
+        }
         return diagnosis
     }
 
@@ -70,19 +73,15 @@ final class TrainedConditionsTests: XCTestCase {
         XCTAssertEqual(diagnosis["verdict"], "localMinimum")
     }
 
-    /// Sigmoid units initialized with weights of scale 10 sit in saturation: their gradients vanish and
-    /// the loss stops falling long before the data is fitted.
+    /// Sigmoid units whose weights start at scale 50 sit deep in saturation from the first step: σ' is
+    /// ~0 on every sample, so the gradient carries almost nothing and the loss stays where it started.
     func testSaturatedSigmoidNetworkIsAPlateau() throws {
         let h = ServerHarness()
         _ = try h.call("dataset/generate", ["kind": "xor", "samples": 200, "noise": 0.05, "labels": "binary", "seed": 2])
-        let saturated: (Int) -> JSON = { ["kind": "dense", "units": .int($0), "activation": "sigmoid", "init": ["kind": "normal", "std": 20]] }
-        _ = try h.call("model/create", ["spec": [
-            "input": 2, "layers": [saturated(8), saturated(1)],
-            "loss": "mse", "seed": 4,
-        ]])
-        let top = try lambdaMax(h)
-        let trained = try train(h, optimizer: ["kind": "sgd", "lr": .double(1 / top)],
-                                pipeline: ["batchSize": 200, "shuffle": false], steps: 500)
+        let saturated: (Int) -> JSON = { ["kind": "dense", "units": .int($0), "activation": "sigmoid", "init": ["kind": "normal", "std": 50]] }
+        _ = try h.call("model/create", ["spec": ["input": 2, "layers": [saturated(8), saturated(1)], "loss": "mse", "seed": 4]])
+        let trained = try train(h, optimizer: ["kind": "sgd", "lr": 0.5], pipeline: ["batchSize": 200, "shuffle": false],
+                                steps: 300)
         print(trained.losses.first!, trained.losses.last!)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "plateau")
@@ -134,5 +133,73 @@ final class TrainedConditionsTests: XCTestCase {
                                 pipeline: ["batchSize": 32, "faults": ["repeatBatch": true]], steps: 100)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "dataPipelineStall")
+    }
+}
+
+/// Issue "Diagnosis" item 5: an escape step applied to a paused run goes into the run itself.
+final class PausedRunEscapeTests: XCTestCase {
+    private func status(_ h: ServerHarness, _ run: String) throws -> JSON { try h.call("run/status", ["run": .string(run)]) }
+
+    /// The deep linear network of RunDiagnosisTests, started near zero, stalls at the origin saddle. Paused
+    /// mid-run it is diagnosed `saddle`; the escape step is applied to the paused run; resumed, the same run
+    /// leaves the saddle: its later losses fall far below the stalled loss.
+    func testEscapeAppliedToAPausedRunIsWhereTheRunResumes() throws {
+        let h = ServerHarness()
+        _ = try h.call("dataset/generate", ["kind": "deepLinear", "inputs": 4, "outputs": 2, "samples": 256, "seed": 7])
+        let layer: (Int) -> JSON = { ["kind": "dense", "units": .int($0), "bias": false, "init": ["kind": "normal", "std": 1e-6]] }
+        _ = try h.call("model/create", ["spec": ["input": 4, "layers": [layer(4), layer(4), layer(2)], "loss": "mse", "seed": 3]])
+        let steps = 3000
+        let run = try XCTUnwrap(try h.call("run/start", [
+            "model": "m1", "dataset": "d1", "optimizer": ["kind": "sgd", "lr": 0.02],
+            "pipeline": ["batchSize": 256, "shuffle": false], "steps": .int(steps), "precision": "double",
+        ])["run"]?.stringValue)
+        let deadline = Date().addingTimeInterval(30)
+        while try status(h, run)["step"]?.int64Value ?? 0 < 100, Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
+        let paused = try h.call("run/pause", ["run": .string(run)])
+        XCTAssertEqual(paused["state"], "paused")
+        let pausedAt = try XCTUnwrap(paused["step"]?.int64Value)
+        XCTAssertLessThan(pausedAt, Int64(steps) / 2, "paused mid-way")
+
+        // While the run is paused at the saddle, escape/probe may step its model.
+        let diagnosis = try h.call("diagnose", ["run": .string(run)])
+        XCTAssertEqual(diagnosis["verdict"], "saddle")
+        let stalled = try XCTUnwrap(diagnosis["evidenceInput"]?["loss"]?.doubleValue)
+        let direction = try XCTUnwrap(diagnosis["negativeCurvatureDirection"])
+        let probe = try h.call("escape/probe", ["model": "m1", "dataset": "d1", "direction": direction, "apply": true])
+        XCTAssertEqual(probe["applied"], true)
+        XCTAssertEqual(probe["run"]?.stringValue, run, "the step went into the paused run")
+        let escaped = try XCTUnwrap(probe["newLoss"]?.doubleValue)
+        XCTAssertLessThan(escaped, stalled, "the escape step lowers the loss")
+
+        _ = try h.call("run/resume", ["run": .string(run)])
+        let finishDeadline = Date().addingTimeInterval(60)
+        while h.notifications("run/finished").isEmpty, Date() < finishDeadline { Thread.sleep(forTimeInterval: 0.002) }
+        let points = try h.call("run/history", ["run": .string(run)])["points"]?.arrayValue ?? []
+        let losses = points.compactMap { p -> (Int64, Double)? in
+            guard let s = p["step"]?.int64Value, let l = p["loss"]?.doubleValue else { return nil }
+            return (s, l)
+        }
+        XCTAssertEqual(losses.count, steps, "one run, every step recorded")
+        let before = losses.filter { $0.0 < pausedAt }.map(\.1), after = losses.filter { $0.0 >= pausedAt }.map(\.1)
+        let first = try XCTUnwrap(before.first)
+        // Before the pause the loss is flat to 1e-6 relative: the run had stalled at the saddle.
+        XCTAssertEqual(try XCTUnwrap(before.last), first, accuracy: 1e-6 * first)
+        // The first step after the resume starts from the escaped point (the loss the probe measured, to
+        // rounding), not from the stalled one, and the rest of the run leaves the saddle: well below half.
+        XCTAssertEqual(try XCTUnwrap(after.first), escaped, accuracy: 1e-9 * stalled)
+        XCTAssertLessThan(try XCTUnwrap(after.last), 0.5 * stalled)
+    }
+
+    func testEscapeIsRefusedWhileTheRunTrains() throws {
+        let h = ServerHarness()
+        _ = try h.call("dataset/generate", ["kind": "deepLinear", "inputs": 4, "outputs": 2, "samples": 64, "seed": 7])
+        _ = try h.call("model/create", ["spec": ["input": 4, "layers": [["kind": "dense", "units": 2]], "loss": "mse", "seed": 3]])
+        let run = try XCTUnwrap(try h.call("run/start", [
+            "model": "m1", "dataset": "d1", "optimizer": ["kind": "sgd", "lr": 0.01],
+            "pipeline": ["batchSize": 64, "faults": ["delayMs": 2]], "steps": 100_000,
+        ])["run"]?.stringValue)
+        XCTAssertEqual(h.errorCode("escape/probe", ["model": "m1", "dataset": "d1", "apply": true]), -31003)
+        XCTAssertNotNil(try h.call("escape/probe", ["model": "m1", "dataset": "d1"])["applied"], "probing without apply is allowed")
+        _ = try h.call("run/stop", ["run": .string(run)])
     }
 }
