@@ -39,17 +39,18 @@ final class TrainedConditionsTests: XCTestCase {
 
     private func diagnose(_ h: ServerHarness, _ run: String) throws -> JSON {
         let diagnosis = try h.call("diagnose", ["run": .string(run)])
-        print("diagnosis of \(run): \(diagnosis["verdict"] ?? .null) — \(diagnosis["reason"] ?? .null)")
-        for item in diagnosis["evidence"]?.arrayValue ?? [] {
-            print("  \(item["name"] ?? .null) = \(item["value"] ?? .null) vs \(item["threshold"] ?? .null) holds \(item["holds"] ?? .null)")
-        }
         if ProcessInfo.processInfo.environment["SADDLE_TEST_VERBOSE"] != nil {
-            print((try? diagnosis.serializedString()) ?? "")
+            print("diagnosis of \(run): \((try? diagnosis.serializedString()) ?? "")")
         }
         return diagnosis
     }
 
     /// λ_max of the Hessian of m1 on d1 at the current parameters (dense Lanczos, converged).
+    /// The evidence item `name` of a diagnosis.
+    private func item(_ diagnosis: JSON, _ name: String) -> JSON? {
+        diagnosis["evidence"]?.arrayValue?.first { $0["name"]?.stringValue == name }
+    }
+
     private func lambdaMax(_ h: ServerHarness) throws -> Double {
         let eigen = try h.call("curvature/eigen", ["model": "m1", "dataset": "d1", "largest": 1, "smallest": 0, "precision": "double"])
         return try XCTUnwrap(eigen["largest"]?[0]?["value"]?.doubleValue)
@@ -71,6 +72,8 @@ final class TrainedConditionsTests: XCTestCase {
                                 pipeline: ["batchSize": 300, "shuffle": false], steps: 400)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "localMinimum")
+        XCTAssertEqual(item(diagnosis, "gradNorm")?["holds"], true, "the gradient is small: converged")
+        XCTAssertEqual(item(diagnosis, "lambdaMin")?["holds"], false, "no clearly negative curvature")
     }
 
     /// Sigmoid units whose weights start at scale 50 sit deep in saturation from the first step: σ' is
@@ -82,9 +85,11 @@ final class TrainedConditionsTests: XCTestCase {
         _ = try h.call("model/create", ["spec": ["input": 2, "layers": [saturated(8), saturated(1)], "loss": "mse", "seed": 4]])
         let trained = try train(h, optimizer: ["kind": "sgd", "lr": 0.5], pipeline: ["batchSize": 200, "shuffle": false],
                                 steps: 300)
-        print(trained.losses.first!, trained.losses.last!)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "plateau")
+        let first = try XCTUnwrap(trained.losses.first), last = try XCTUnwrap(trained.losses.last)
+        XCTAssertGreaterThan(last, 0.9 * first, "the loss barely moved in 300 steps: stuck")
+        XCTAssertEqual(item(diagnosis, "saturatedFraction")?["holds"], true, "most units are saturated")
     }
 
     /// Linear least squares has a constant Hessian: gradient descent multiplies the error along the top
@@ -98,7 +103,9 @@ final class TrainedConditionsTests: XCTestCase {
         let trained = try train(h, optimizer: ["kind": "sgd", "lr": .double(3 / top)],
                                 pipeline: ["batchSize": 128, "shuffle": false], steps: 200)
         let diagnosis = try diagnose(h, trained.run)
-        XCTAssertTrue(["diverging", "noisyOrIllConditioned"].contains(diagnosis["verdict"]?.stringValue ?? ""))
+        XCTAssertTrue(["diverging", "noisyOrIllConditioned"].contains(diagnosis["verdict"]?.stringValue ?? ""), "\(diagnosis)")
+        // |1 − 3| = 2 per step along the top eigenvector: the loss grows by orders of magnitude.
+        XCTAssertGreaterThan(try XCTUnwrap(trained.losses.last), 1e6 * (try XCTUnwrap(trained.losses.first)))
     }
 
     private func healthyRun(_ h: ServerHarness) throws {
@@ -115,6 +122,7 @@ final class TrainedConditionsTests: XCTestCase {
         let trained = try train(h, optimizer: ["kind": "adam", "lr": 0.01], pipeline: ["batchSize": 32], steps: 300)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "progressing")
+        XCTAssertEqual(item(diagnosis, "lossTrend")?["holds"], true, "the loss falls over the last window")
     }
 
     func testHealthyRunWithSlowDataIsADataPipelineStall() throws {
@@ -124,6 +132,7 @@ final class TrainedConditionsTests: XCTestCase {
                                 pipeline: ["batchSize": 32, "faults": ["delayMs": 5]], steps: 100)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "dataPipelineStall")
+        XCTAssertEqual(item(diagnosis, "dataWaitShare")?["holds"], true, "5 ms waits beside ~0.1 ms steps")
     }
 
     func testHealthyRunFedOneBatchAgainIsADataPipelineStall() throws {
@@ -133,6 +142,7 @@ final class TrainedConditionsTests: XCTestCase {
                                 pipeline: ["batchSize": 32, "faults": ["repeatBatch": true]], steps: 100)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "dataPipelineStall")
+        XCTAssertEqual(item(diagnosis, "repeatedBatchShare")?["holds"], true, "the same batch again and again")
     }
 }
 
