@@ -24,7 +24,9 @@
 ///       `negativeSpectralMass`) → **saddle**.
 ///    b. An escape or perturbation probe lowered the loss by more than `escapeDecrease`·max(1, |f|) →
 ///       **saddle** (a negative direction the second-order test missed, e.g. a higher-order saddle
-///       whose gradient and Hessian both vanish).
+///       whose gradient and Hessian both vanish) — unless dead-ReLU share ≥ `deadFraction` or saturated
+///       share ≥ `saturatedFraction`: those units already explain the flat gradient, and a finite-radius
+///       probe's descent is the way out of the dead or saturated region, so c. decides (**plateau**).
 ///    c. s ≤ `flatSpectrum`·max(1, |f|) (all eigenvalues ≈ 0), or dead-ReLU share ≥ `deadFraction`, or
 ///       saturated share ≥ `saturatedFraction` → **plateau**.
 ///    d. λ_min known (≥ −tol·s) and some eigenvalue clearly positive → **localMinimum**: positive

@@ -178,8 +178,14 @@ struct Procedure {
         }
         // b. Probes.
         let probes = probeItems()
+        // Probes stand in for curvature the second-order test missed. When most units are dead or
+        // saturated, that is already the explanation of the flat gradient, and the descent a finite-radius
+        // probe finds is the way out of the dead or saturated region (the plateau's remedy), not a saddle.
+        var units: [(Int, Double, String)]?
         if saddle == nil, let best = probes.descent.max(by: { $0.1 < $1.1 }) {
-            saddle = (best.0, best.1, best.2)
+            let found = unitItems()
+            units = found
+            if found.isEmpty { saddle = (best.0, best.1, best.2) }
         }
         if let saddle {
             ledger.decide(saddle.0, for: .saddle, strength: saddle.1)
@@ -197,11 +203,13 @@ struct Procedure {
                 note: "max(|λ_max|, |λ_min|); threshold = \(t.flatSpectrum)·max(1, |f|)"))
             if flatSpectrum { flat.append((i, Margin.decades(scale, threshold), "all eigenvalues ≈ 0")) }
         }
-        flat += unitItems()
+        flat += units ?? unitItems()
         if let best = flat.max(by: { $0.1 < $1.1 }) {
             ledger.decide(best.0, for: .plateau, strength: best.1)
             if probes.measured == 0 { ledger.miss("perturbationProbe") }
-            return (.plateau, "gradient ~0 and " + best.2 + "; no probe found descent")
+            let probesSay = probes.descent.isEmpty ? "no probe found descent"
+                : "a probe's descent leaves the dead or saturated region, the way off the plateau"
+            return (.plateau, "gradient ~0 and " + best.2 + "; " + probesSay)
         }
         // d. Positive semidefinite with some clearly positive curvature.
         if let low = e.lambdaMin, let scale, !flatSpectrum,

@@ -117,6 +117,26 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
     /// copying them every step would cost O(n) per step.
     public var parameters: [T] { control.withLock { $0.parameters } }
 
+    /// Replaces the parameters of a paused run, so that ``resume()`` continues from `parameters` (e.g. after
+    /// an escape step along negative curvature). The optimizer's state (momentum, Adam moments, step count)
+    /// is kept: the run goes on as if it had arrived there itself. Checked and applied under the run's lock,
+    /// so a concurrent ``resume()`` either sees the new parameters or the call fails.
+    /// - Throws: ``RunControlError/notPaused(_:)`` unless the run is paused now (and not being stopped);
+    ///   ``RunControlError/parameterCount(expected:got:)`` for a vector of the wrong length. Non-finite
+    ///   values are the caller's business: a non-finite loss ends the run as diverged.
+    public func replaceParameters(_ parameters: [T]) throws(RunControlError) {
+        let refusal: RunControlError? = control.withLock(notify: true) { c in
+            guard c.state == .paused, c.pauseRequested, !c.stopRequested else { return .notPaused(c.state) }
+            guard parameters.count == c.parameters.count else {
+                return .parameterCount(expected: c.parameters.count, got: parameters.count)
+            }
+            c.parameters = parameters
+            c.parametersReplaced = true
+            return nil
+        }
+        if let refusal { throw refusal }
+    }
+
     /// Waits until the run ends (or `timeout` seconds pass) and returns how it ended.
     public func waitUntilFinished(timeout: Double? = nil) -> RunFinished? {
         control.wait(until: { $0.finished != nil }, deadline: timeout.map { Date(timeIntervalSinceNow: $0) }) { c, _ in
@@ -137,7 +157,7 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
         var step = 0
         var reason: FinishReason = .completed
         run: while step < totalSteps {
-            if case .stop = checkControl(params: params) { reason = .stopped; break }
+            if case .stop = checkControl(params: &params) { reason = .stopped; break }
             let loaded: LoadedBatch<T>
             do {
                 loaded = try pipeline.next()
@@ -199,8 +219,9 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
 
     private enum ControlAction { case proceed, stop }
 
-    /// Honors pause (blocking here until resumed or stopped) and stop requests between steps.
-    private func checkControl(params: [T]) -> ControlAction {
+    /// Honors pause (blocking here until resumed or stopped) and stop requests between steps; takes
+    /// over parameters replaced while paused (``replaceParameters(_:)``).
+    private func checkControl(params: inout [T]) -> ControlAction {
         let paused: Bool = control.withLock(notify: true) { c in
             guard c.pauseRequested && !c.stopRequested else { return false }
             c.state = .paused
@@ -209,9 +230,12 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
         }
         if paused {
             try? store?.updateRunState(id: id, state: .paused)
-            control.wait(until: { !$0.pauseRequested || $0.stopRequested }, notify: true) { c, _ in
+            let replaced: [T]? = control.wait(until: { !$0.pauseRequested || $0.stopRequested }, notify: true) { c, _ in
                 if !c.stopRequested { c.state = .running }
+                defer { c.parametersReplaced = false }
+                return c.parametersReplaced ? c.parameters : nil
             }
+            if let replaced { params = replaced }
             if !control.withLock({ $0.stopRequested }) { try? store?.updateRunState(id: id, state: .running) }
         }
         return control.withLock { $0.stopRequested } ? .stop : .proceed
@@ -226,7 +250,24 @@ struct RunControl<T: Sendable> {
     var lastLoss: Double?
     var pauseRequested = false
     var stopRequested = false
+    /// Set by ``TrainingRun/replaceParameters(_:)``; the run thread takes `parameters` over on resuming.
+    var parametersReplaced = false
     var finished: RunFinished?
+}
+
+/// Why a run refused a control request.
+public enum RunControlError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The request needs a paused run; the run is in this state.
+    case notPaused(RunState)
+    /// A parameter vector of the wrong length.
+    case parameterCount(expected: Int, got: Int)
+
+    public var description: String {
+        switch self {
+        case .notPaused(let state): return "the run is \(state.rawValue), not paused"
+        case .parameterCount(let expected, let got): return "expected \(expected) parameters, got \(got)"
+        }
+    }
 }
 
 /// What only the run thread uses, handed over once by ``TrainingRun/start()``.

@@ -4,18 +4,18 @@ import SaddleJSON
 import SaddleMath
 import SaddleModels
 import SaddleRPC
+import SaddleTraining
 
 extension Server {
     /// `escape/probe`: the loss at θ ± t·d̂ for each step size along a stored direction or the λ_min
     /// eigenvector computed now (and stored), and with `apply` the model moved to the best point when a
-    /// decrease beyond `escapeDecrease`·max(1, |f|) was found. Refuses `apply` (-31003) while a run
-    /// trains the model.
+    /// decrease beyond `escapeDecrease`·max(1, |f|) was found. When a run of this daemon trains the model,
+    /// `apply` needs that run paused: the step then goes into the run's parameters too, so `run/resume`
+    /// continues from the escaped point; while the run trains, `apply` is refused (-31003).
     func escapeProbe(_ params: EscapeProbeMethod.Params, control: CurvatureControl) throws(RPCError) -> JSON {
         let resolved = try objective(params.request)
         let modelID = resolved.model.id
-        if params.apply, let run = resolved.model.trainingRun {
-            throw .invalidState("model \(modelID) is being trained by run \(run); stop it (or probe without `apply`) before stepping its parameters")
-        }
+        if params.apply, let run = resolved.model.trainingRun { _ = try pausedRun(run, model: modelID) }
         let theta = resolved.parameters
         var result: [String: JSON] = [:]
         let direction: [Double]
@@ -59,11 +59,18 @@ extension Server {
         var applied = false
         var newLoss = probe.baseLoss
         if params.apply, EscapeLadder.foundDecrease(probe) {
+            let point = EscapeLadder.bestPoint(theta: theta, direction: direction, step: probe.bestStep)
             if let run = try workspace.model(modelID).trainingRun {
-                throw .invalidState("model \(modelID) is being trained by run \(run); stop it before stepping its parameters")
+                // The run first: if it was resumed meanwhile it refuses, and nothing has changed.
+                let active = try pausedRun(run, model: modelID)
+                do throws(RunControlError) {
+                    try active.training.replaceParameters(point)
+                } catch {
+                    throw .invalidState("run \(run) (training model \(modelID)) can take an escape step only while paused: \(error)")
+                }
+                result["run"] = .string(run)
             }
-            try workspace.updateParameters(
-                model: modelID, EscapeLadder.bestPoint(theta: theta, direction: direction, step: probe.bestStep))
+            try workspace.updateParameters(model: modelID, point)
             applied = true
             newLoss = probe.baseLoss - probe.bestDecrease
         }
@@ -73,5 +80,13 @@ extension Server {
         result["newLoss"] = JSON.number(newLoss)
         result["samplesUsed"] = .int(resolved.objective.sampleCount)
         return .object(result)
+    }
+
+    /// The paused run of this daemon that trains `model`, or -31003 saying what to do.
+    private func pausedRun(_ runId: String, model: String) throws(RPCError) -> ActiveRun {
+        guard let run = runs.run(runId), run.training.status.state == .paused else {
+            throw .invalidState("model \(model) is being trained by run \(runId); pause it with run/pause (or probe without `apply`) before stepping its parameters")
+        }
+        return run
     }
 }

@@ -52,6 +52,15 @@ enum AnyTrainingRun: Sendable {
         }
     }
 
+    /// Replaces a paused run's parameters (given in double precision; a single-precision run rounds them),
+    /// so that it resumes from them. See ``TrainingRun/replaceParameters(_:)``.
+    func replaceParameters(_ parameters: [Double]) throws(RunControlError) {
+        switch self {
+        case .float(let r): try r.replaceParameters(parameters.map { Float($0) })
+        case .double(let r): try r.replaceParameters(parameters)
+        }
+    }
+
     @discardableResult
     func waitUntilFinished(timeout: Double? = nil) -> RunFinished? {
         switch self {
