@@ -40,6 +40,7 @@ struct Report: ParsableCommand {
 
     private func reportRunFile(_ path: String) throws -> HTMLReport {
         let live = LiveRun()
+        signal(SIGINT, SIG_IGN)  // inherited by saddled, which must live on to stop the run (see Run)
         let client = try DaemonClient(arguments: ["--store", store ?? ":memory:"]) { live.handle($0, $1) }
         defer { client.close() }
         try client.initialize()
@@ -51,15 +52,14 @@ struct Report: ParsableCommand {
             $0.totalSteps = total
             $0.startedAt = Date()
         }
-        let interrupt = Interrupt.install {
-            _ = try? client.call("run/stop", ["run": .string(run)])
-            printError("\nsaddle report: interrupted; run \(run) stopped, no report written.")
-            client.close()
-            Foundation.exit(130)
-        }
+        let interrupt = Interrupt.install { live.update { $0.interrupted = true } }
         defer { interrupt.cancel() }
         live.drive(client: client, status: status, checkpointEvery: curvatureEvery ?? max(1, total / 10)) { _ in }
         let s = live.snapshot
+        if s.interrupted {
+            _ = try? client.call("run/stop", ["run": .string(run)])
+            throw RunFileLauncher.Failure(description: "interrupted; run \(run) stopped, no report written")
+        }
 
         var report = HTMLReport(title: "Saddle report: \(path)")
         report.settings = [("run", run)] + HTMLReport.flatten(try RunFileLauncher.read(path: path))

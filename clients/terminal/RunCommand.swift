@@ -32,6 +32,9 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let live = LiveRun()
+        // Ignored before saddled starts, so it inherits that: Ctrl-C on a terminal signals the whole
+        // foreground process group, and the daemon must live on to stop the run cleanly.
+        signal(SIGINT, SIG_IGN)
         let client: DaemonClient
         let status: JSON
         do {
@@ -50,14 +53,8 @@ struct Run: ParsableCommand {
             $0.startedAt = Date()
         }
         let tty = isatty(STDOUT_FILENO) == 1
-        let interrupt = Interrupt.install {
-            live.update { $0.interrupted = true }
-            _ = try? client.call("run/stop", ["run": .string(run)])
-            if tty { InPlaceRenderer.restoreCursor() }
-            printError("\nsaddle run: interrupted; run \(run) stopped.")
-            client.close()
-            Foundation.exit(130)
-        }
+        // Ctrl-C only flags the run; the drive loop notices within a tick and this thread stops the run.
+        let interrupt = Interrupt.install { live.update { $0.interrupted = true } }
         defer { interrupt.cancel() }
 
         let title = "saddle run \(runFile) — run \(run)"
@@ -76,6 +73,18 @@ struct Run: ParsableCommand {
             }
         }
         let s = live.snapshot
+        if s.interrupted {
+            let outcome: String
+            do {
+                let stopped = try client.call("run/stop", ["run": .string(run)])
+                outcome = "run \(run) stopped at step \(stopped["step"]?.int64Value ?? 0)"
+            } catch {
+                outcome = "could not stop run \(run): \(error)"
+            }
+            printError("\nsaddle run: interrupted; \(outcome).")
+            client.close()
+            throw ExitCode(130)
+        }
         client.close()
         guard let diagnosis = s.finalDiagnosis ?? s.latestDiagnosis else {
             printError("saddle run: no diagnosis arrived for run \(run)")
