@@ -30,6 +30,8 @@ struct Report: ParsableCommand {
         let report: HTMLReport
         do {
             report = try runFile.map(reportRunFile) ?? reportStoredRun(runID ?? "")
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             printError("saddle report: \(error)")
             throw ExitCode(2)
@@ -58,7 +60,8 @@ struct Report: ParsableCommand {
         let s = live.snapshot
         if s.interrupted {
             _ = try? client.call("run/stop", ["run": .string(run)])
-            throw RunFileLauncher.Failure(description: "interrupted; run \(run) stopped, no report written")
+            printError("saddle report: interrupted; run \(run) stopped, no report written.")
+            throw ExitCode(130)
         }
 
         var report = HTMLReport(title: "Saddle report: \(path)")
