@@ -9,7 +9,7 @@ struct Saddle: ParsableCommand {
         commandName: "saddle",
         abstract: "Terminal client of the Saddle daemon: why has training stalled?",
         version: saddleVersion,
-        subcommands: [Demo.self, Diagnose.self, Status.self])
+        subcommands: [Run.self, Report.self, Diagnose.self, Demo.self, Status.self])
 }
 
 /// `saddle status`: starts a daemon and prints its status (a smoke test of the set-up).
