@@ -37,9 +37,13 @@ enum SVGPlot {
         func px(_ x: Double) -> Double { margin + (x - xLo) / (xHi - xLo) * (width - 2 * margin) }
         func py(_ y: Double) -> Double { height - margin - (y - yLo) / (yHi - yLo) * (height - 2 * margin) }
         svg += axes(xLo: xLo, xHi: xHi, yLo: yLo, yHi: yHi, logY: logY, xLabel: xLabel)
+        var lastLabel = -Double.infinity
         for marker in markers where marker.x.isFinite {
             let x = px(marker.x)
             svg += "<line class=\"marker\" x1=\"\(f(x))\" y1=\"\(f(margin))\" x2=\"\(f(x))\" y2=\"\(f(height - margin))\" stroke=\"#b44\" stroke-dasharray=\"4 3\"/>"
+            // Labels that would overlap the previous one are left out; the line still marks the change.
+            guard x - lastLabel >= 7 * Double(marker.label.count) else { continue }
+            lastLabel = x
             svg += "<text x=\"\(f(x + 3))\" y=\"\(f(margin + 12))\" fill=\"#b44\" font-size=\"11\">\(DiagnosisOutput.escape(marker.label))</text>"
         }
         for (index, s) in series.enumerated() {

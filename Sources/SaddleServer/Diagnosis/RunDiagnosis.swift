@@ -84,6 +84,7 @@ final class RunMonitor: @unchecked Sendable {
     private var tail: [StepRecord] = []
     private var sinceCheck = 0
     private var lastVerdict: String?
+    private var previousCheck: String?
     private static let headCount = 200, tailCount = 2000
 
     init(runId: String, server: Server, connection: Connection, every: Int = 50, learningRate: Double) {
@@ -106,8 +107,12 @@ final class RunMonitor: @unchecked Sendable {
         evidence.history = head + tail.suffix(Self.tailCount)
         evidence.learningRate = record.learningRate ?? learningRate
         let diagnosis = Diagnoser.diagnose(evidence)
-        guard diagnosis.verdict.rawValue != lastVerdict else { return }
-        lastVerdict = diagnosis.verdict.rawValue
+        let verdict = diagnosis.verdict.rawValue
+        // Hysteresis: a new verdict is published once two checks in a row agree on it, so a verdict near
+        // a threshold does not flap with every window.
+        defer { previousCheck = verdict }
+        guard verdict != lastVerdict, lastVerdict == nil || verdict == previousCheck else { return }
+        lastVerdict = verdict
         var members = server.diagnosisResult(evidence: evidence, thresholds: Thresholds())
         members["run"] = .string(runId)
         send(members, step: record.step, final: false)
