@@ -48,14 +48,8 @@ struct LanczosProcess {
         let alpha = Vector.dot(q, w)
         Vector.axpy(-alpha, q, &w)
         if j > 0 { Vector.axpy(-betas[j - 1], basis.vector(j - 1), &w) }
-        let unorthogonalized = Vector.norm(w)
-        basis.orthogonalize(&w)
-        var beta = Vector.norm(w)
-        if beta < Self.reorthogonalizationThreshold * unorthogonalized {
-            basis.orthogonalize(&w)
-            beta = Vector.norm(w)
-            secondPasses += 1
-        }
+        let (beta, twice) = basis.orthogonalizeTwiceIfNeeded(&w, threshold: Self.reorthogonalizationThreshold)
+        if twice { secondPasses += 1 }
         alphas.append(alpha)
         betas.append(beta)
         if beta <= Self.breakdownTolerance * normEstimate || alphas.count == dimension {
