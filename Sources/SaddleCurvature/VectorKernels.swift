@@ -50,6 +50,19 @@ struct FlatBasis {
         }
     }
 
+    /// One classical Gram–Schmidt pass, and a second only when the first shrank ‖w‖ below
+    /// `threshold` × its norm before (the DGKS test; ARPACK uses 0.717): only then can rounding in the
+    /// first pass have left components along the basis that are large relative to the result.
+    /// Returns the final ‖w‖ and whether the second pass ran.
+    func orthogonalizeTwiceIfNeeded(_ w: inout [Double], threshold: Double = 0.5.squareRoot()) -> (norm: Double, twice: Bool) {
+        let before = Vector.norm(w)
+        orthogonalize(&w)
+        let after = Vector.norm(w)
+        guard after < threshold * before else { return (after, false) }
+        orthogonalize(&w)
+        return (Vector.norm(w), true)
+    }
+
     /// Σ_j coefficients[j]·q_j over the first `coefficients.count` vectors.
     func combine(_ coefficients: ArraySlice<Double>) -> [Double] {
         let m = coefficients.count
