@@ -134,6 +134,20 @@ final class HistoryTests: XCTestCase {
         XCTAssertEqual(d.evidence.first { $0.name == "throughputDrop" }?.value ?? 0, 0.7, accuracy: 1e-12)
     }
 
+    /// A slowdown while the steps hardly wait for data is compute's (another process, timer noise of a tiny
+    /// model), not the pipeline's; the same drop with real waits is a stall.
+    func testThroughputDropWithoutDataWaitIsNoPipelineStall() {
+        var history = Self.series(60, loss: { exp(-0.01 * Double($0)) }, grad: { _ in 1 })
+        for i in history.indices {
+            history[i].throughput = i < 40 ? 1000 : 300
+            history[i].dataWait = 0.00005
+            history[i].compute = i < 40 ? 0.001 : 0.003
+        }
+        XCTAssertNotEqual(Diagnoser.diagnose(Evidence(history: history)).verdict, .dataPipelineStall)
+        for i in history.indices where i >= 40 { history[i].dataWait = 0.01 }
+        XCTAssertEqual(Diagnoser.diagnose(Evidence(history: history)).verdict, .dataPipelineStall)
+    }
+
     func testRepeatedBatchesArePipelineStall() {
         var history = Self.series(40, loss: { exp(-0.01 * Double($0)) }, grad: { _ in 1 })
         for i in history.indices { history[i].fingerprint = i < 20 ? "batch-\(i)" : "batch-7" }
