@@ -173,16 +173,48 @@ def bench_status(binary: str, calls: int) -> None:
     client.close()
 
 
+def bench_overhead(binary: str, steps: int, rounds: int = 3) -> None:
+    """One run alone (on-disk store, run/step events at the default rate) against the bare training loop of
+    saddle-bench (the same MLP, batch 128, one evaluator, SGD), best of `rounds` each, alternating."""
+    bench = str(Path(binary).parent / "saddle-bench")
+    subprocess.run(["swift", "build", "-c", "release", "--product", "saddle-bench"], cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL)
+    spec = {"input": 784, "layers": [{"kind": "dense", "units": 256, "activation": "relu"},
+                                     {"kind": "dense", "units": 256, "activation": "relu"}, {"kind": "dense", "units": 10}],
+            "loss": "softmaxCrossEntropy", "seed": 1}
+    best_bare, best_run = 0.0, 0.0
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(rounds):
+            bare = json.loads(subprocess.run([bench, "step"], check=True, capture_output=True, text=True).stdout)
+            best_bare = max(best_bare, bare["stepsPerSecond"])
+            client = Raw(binary, "--store", str(Path(folder) / "runs.sqlite"))
+            data = client.call("dataset/generate", {"kind": "gaussianMixture", "classes": 10, "dimensions": 784,
+                                                    "samples": 4096, "seed": 1})["id"]
+            model = client.call("model/create", {"spec": spec})["id"]
+            run = client.call("run/start", {"model": model, "dataset": data, "optimizer": {"kind": "sgd", "lr": 0.01},
+                                            "pipeline": {"batchSize": 128}, "steps": steps})["run"]
+            start = time.perf_counter()
+            while client.call("run/status", {"run": run})["state"] != "finished":
+                time.sleep(0.01)
+            best_run = max(best_run, steps / (time.perf_counter() - start))
+            client.close()
+    overhead = 1 - best_run / best_bare
+    print(f"training inside a run: {best_run:,.1f} steps/s against the bare loop's {best_bare:,.1f} "
+          f"(events, store and data pipeline cost {overhead * 100:.1f}%; target < 5%: {'met' if overhead < 0.05 else 'NOT met'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--saddled", default=str(REPO / ".build" / "release" / "saddled"))
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--status-calls", type=int, default=2000)
+    parser.add_argument("--overhead-steps", type=int, default=2000)
     parser.add_argument("--store", default=None, help="store file for the ingestion benchmark (default: a temporary file)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         bench_ingest(args.saddled, args.store or str(Path(folder) / "bench.sqlite"), args.batches)
     bench_status(args.saddled, args.status_calls)
+    bench_overhead(args.saddled, args.overhead_steps)
 
 
 if __name__ == "__main__":

@@ -100,13 +100,19 @@ public struct Dataset: Sendable, Equatable {
 
     /// The samples at `indices` (in that order, repeats allowed) in precision `T`.
     /// Every index must lie in `0..<sampleCount` (a precondition: indices come from the sampler, not users).
+    // Called from other modules on every training step: specialized so the copy is not generic code.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func batch<T: BLASScalar>(indices: [Int], as type: T.Type = T.self) -> Batch<T> {
-        var x = [T]()
-        x.reserveCapacity(indices.count * inputWidth)
-        for i in indices {
-            precondition(i >= 0 && i < sampleCount, "batch index \(i) outside 0..<\(sampleCount)")
-            let start = i * inputWidth
-            for j in start..<(start + inputWidth) { x.append(T(inputs[j])) }
+        var x = [T](repeating: 0, count: indices.count * inputWidth)
+        x.withUnsafeMutableBufferPointer { out in
+            inputs.withUnsafeBufferPointer { source in
+                for (row, i) in indices.enumerated() {
+                    precondition(i >= 0 && i < sampleCount, "batch index \(i) outside 0..<\(sampleCount)")
+                    let from = i * inputWidth, to = row * inputWidth
+                    for j in 0..<inputWidth { out[to + j] = T(source[from + j]) }
+                }
+            }
         }
         let t: Targets<T>
         switch targets {
