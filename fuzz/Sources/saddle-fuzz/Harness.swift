@@ -1,0 +1,78 @@
+import SaddleJSON
+import SaddleRPC
+import SaddleServer
+
+/// The server every fuzz input talks to: the real method table with small limits, so that inputs
+/// that ask for big models, data sets or many runs hit the limits (error answers) quickly.
+let fuzzServer: Server = {
+    var configuration = ServerConfiguration()
+    configuration.maxFrameBytes = 1 << 20
+    configuration.limits.maxParameters = 100_000
+    configuration.limits.maxDatasetBytes = 16 << 20
+    configuration.limits.maxLanczosBytes = 16 << 20
+    configuration.limits.memoryBudgetBytes = 64 << 20
+    configuration.limits.maxActiveRuns = 1
+    configuration.storePath = ":memory:"
+    return Server(configuration: configuration)
+}()
+
+private func frame(_ text: String) -> [UInt8] { FrameEncoder.encode(Array(text.utf8)) }
+
+private let initializeFrame = frame(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"capabilities":{}}}"#)
+
+/// Feeds `bytes` to a fresh ``Connection`` over a ``MemorySink`` (after `initialize`), then checks
+/// that everything the connection wrote is well-framed JSON. Traps on a violation: that is a finding.
+public func fuzzConnection(_ bytes: UnsafeRawBufferPointer) {
+    let sink = MemorySink()
+    let connection = fuzzServer.makeConnection(sink: sink) { _ in }
+    initializeFrame.withUnsafeBytes { connection.receive($0) }
+    connection.receive(bytes)
+    connection.endOfInput()
+    checkFrames(sink.take())
+    stopRuns()
+}
+
+/// Every frame saddled writes is a complete Content-Length frame whose body is valid JSON.
+private func checkFrames(_ output: [UInt8]) {
+    var decoder = FrameDecoder(maxFrameBytes: Int.max / 2)
+    output.withUnsafeBytes { raw in
+        decoder.feed(raw) { event in
+            switch event {
+            case .frame(let body):
+                do { _ = try JSON.parse(body, maxDepth: 1024) } catch { fatalError("saddled wrote a frame that is not JSON: \(error)") }
+            case .oversized, .malformed(_):
+                fatalError("saddled wrote a malformed frame: \(event)")
+            }
+        }
+    }
+}
+
+/// Stops runs an input started, so that training threads do not pile up across inputs.
+private func stopRuns() {
+    let sink = MemorySink()
+    let admin = fuzzServer.makeConnection(sink: sink) { _ in }
+    initializeFrame.withUnsafeBytes { admin.receive($0) }
+    frame(#"{"jsonrpc":"2.0","id":1,"method":"run/list"}"#).withUnsafeBytes { admin.receive($0) }
+    var decoder = FrameDecoder(maxFrameBytes: Int.max / 2)
+    var active: [String] = []
+    sink.take().withUnsafeBytes { raw in
+        decoder.feed(raw) { event in
+            guard case .frame(let body) = event, let message = try? JSON.parse(body),
+                  case .array(let runs)? = message["result"]?["runs"] else { return }
+            for run in runs where run["active"] == .bool(true) {
+                if case .string(let id)? = run["run"] { active.append(id) }
+            }
+        }
+    }
+    for id in active {
+        frame(#"{"jsonrpc":"2.0","id":2,"method":"run/stop","params":{"run":"\#(id)"}}"#).withUnsafeBytes { admin.receive($0) }
+    }
+    admin.endOfInput()
+}
+
+/// libFuzzer's entry point.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func LLVMFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    fuzzConnection(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
