@@ -97,15 +97,17 @@ class _SocketProc:
         if self.done:
             return
         self.done = True
+        # Shut the socket down first: that ends the reader thread's blocking read, which holds the
+        # buffered reader's lock that closing the file object needs.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         for f in (self.stdin, self.stdout):
             try:
                 f.close()
             except Exception:
                 pass
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.sock.close()
 
 
