@@ -1,3 +1,4 @@
+import Foundation
 import SaddleJSON
 import SaddleRPC
 import SaddleServer
@@ -28,8 +29,15 @@ public func fuzzConnection(_ bytes: UnsafeRawBufferPointer) {
     initializeFrame.withUnsafeBytes { connection.receive($0) }
     connection.receive(bytes)
     connection.endOfInput()
+    // endOfInput cancelled the background requests; wait (briefly) for their handlers to answer, so
+    // that their threads do not pile up across inputs and their answers are checked too.
+    var waited = 0
+    while connection.requestsInFlight > 0 && waited < 2_000 {
+        usleep(1_000)
+        waited += 1
+    }
     checkFrames(sink.take())
-    stopRuns()
+    resetServer()
 }
 
 /// Every frame saddled writes is a complete Content-Length frame whose body is valid JSON.
@@ -47,8 +55,9 @@ private func checkFrames(_ output: [UInt8]) {
     }
 }
 
-/// Stops runs an input started, so that training threads do not pile up across inputs.
-private func stopRuns() {
+/// Stops runs an input started and disposes of its models and data sets, so that neither training
+/// threads nor memory pile up across inputs.
+private func resetServer() {
     let sink = MemorySink()
     let admin = fuzzServer.makeConnection(sink: sink) { _ in }
     initializeFrame.withUnsafeBytes { admin.receive($0) }
@@ -66,6 +75,12 @@ private func stopRuns() {
     }
     for id in active {
         frame(#"{"jsonrpc":"2.0","id":2,"method":"run/stop","params":{"run":"\#(id)"}}"#).withUnsafeBytes { admin.receive($0) }
+    }
+    for entry in fuzzServer.workspace.models() {
+        frame(#"{"jsonrpc":"2.0","id":3,"method":"model/dispose","params":{"model":"\#(entry.id)"}}"#).withUnsafeBytes { admin.receive($0) }
+    }
+    for entry in fuzzServer.workspace.datasets() {
+        frame(#"{"jsonrpc":"2.0","id":4,"method":"dataset/dispose","params":{"dataset":"\#(entry.id)"}}"#).withUnsafeBytes { admin.receive($0) }
     }
     admin.endOfInput()
 }
