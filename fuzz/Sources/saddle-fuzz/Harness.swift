@@ -28,16 +28,22 @@ public func fuzzConnection(_ bytes: UnsafeRawBufferPointer) {
     let connection = fuzzServer.makeConnection(sink: sink) { _ in }
     initializeFrame.withUnsafeBytes { connection.receive($0) }
     connection.receive(bytes)
+    // Background requests (curvature, ingestion, …) get up to 2 s to answer, so that their code is
+    // fuzzed too; then end of input cancels the rest, and their -32800 answers are awaited, so that
+    // threads do not pile up across inputs and every answer is checked.
+    waitForAnswers(connection, milliseconds: 2_000)
     connection.endOfInput()
-    // endOfInput cancelled the background requests; wait (briefly) for their handlers to answer, so
-    // that their threads do not pile up across inputs and their answers are checked too.
+    waitForAnswers(connection, milliseconds: 1_000)
+    checkFrames(sink.take())
+    resetServer()
+}
+
+private func waitForAnswers(_ connection: Connection, milliseconds: Int) {
     var waited = 0
-    while connection.requestsInFlight > 0 && waited < 2_000 {
+    while connection.requestsInFlight > 0 && waited < milliseconds {
         usleep(1_000)
         waited += 1
     }
-    checkFrames(sink.take())
-    resetServer()
 }
 
 /// Every frame saddled writes is a complete Content-Length frame whose body is valid JSON.
