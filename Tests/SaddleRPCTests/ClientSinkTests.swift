@@ -8,6 +8,11 @@ import Glibc
 
 /// The socket client's output: order, the backlog limit, and closing exactly once.
 final class ClientSinkTests: XCTestCase {
+    override func setUp() {
+        // As in saddled: a vanished peer must show up as a failed write, not a signal (FileDescriptorSink's contract).
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     private func socketPair() -> (Int32, Int32) {
         var fds: [Int32] = [0, 0]
         XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
