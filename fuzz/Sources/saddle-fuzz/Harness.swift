@@ -3,9 +3,17 @@ import SaddleJSON
 import SaddleRPC
 import SaddleServer
 
-/// The server every fuzz input talks to: the real method table with small limits, so that inputs
-/// that ask for big models, data sets or many runs hit the limits (error answers) quickly.
-let fuzzServer: Server = {
+import Synchronization
+
+/// The server fuzz inputs talk to: the real method table with small limits, so that inputs that ask
+/// for big models, data sets or many runs hit the limits (error answers) quickly. It is replaced by a
+/// fresh one every ``inputsPerServer`` inputs: a daemon's run registry and store grow with every run
+/// (by design for the store; see the soak's finding for finished runs), and over 100 000 inputs that
+/// growth would end the fuzzer by its RSS limit rather than find anything.
+private let inputsPerServer = 2_000
+private let current = Mutex<(server: Server, inputs: Int)>((makeFuzzServer(), 0))
+
+private func makeFuzzServer() -> Server {
     var configuration = ServerConfiguration()
     configuration.maxFrameBytes = 1 << 20
     configuration.limits.maxParameters = 100_000
@@ -15,7 +23,18 @@ let fuzzServer: Server = {
     configuration.limits.maxActiveRuns = 1
     configuration.storePath = ":memory:"
     return Server(configuration: configuration)
-}()
+}
+
+/// The server for the next input, and the one it replaces (to close) when its turn is over.
+private func nextServer() -> (Server, retired: Server?) {
+    current.withLock { c in
+        c.inputs += 1
+        guard c.inputs > inputsPerServer else { return (c.server, nil) }
+        let old = c.server
+        c = (makeFuzzServer(), 1)
+        return (c.server, old)
+    }
+}
 
 private func frame(_ text: String) -> [UInt8] { FrameEncoder.encode(Array(text.utf8)) }
 
@@ -24,6 +43,8 @@ private let initializeFrame = frame(#"{"jsonrpc":"2.0","id":0,"method":"initiali
 /// Feeds `bytes` to a fresh ``Connection`` over a ``MemorySink`` (after `initialize`), then checks
 /// that everything the connection wrote is well-framed JSON. Traps on a violation: that is a finding.
 public func fuzzConnection(_ bytes: UnsafeRawBufferPointer) {
+    let (fuzzServer, retired) = nextServer()
+    if let retired { retired.runs.closeStore() }
     let sink = MemorySink()
     let connection = fuzzServer.makeConnection(sink: sink) { _ in }
     initializeFrame.withUnsafeBytes { connection.receive($0) }
@@ -35,7 +56,7 @@ public func fuzzConnection(_ bytes: UnsafeRawBufferPointer) {
     connection.endOfInput()
     waitForAnswers(connection, milliseconds: 1_000)
     checkFrames(sink.take())
-    resetServer()
+    resetServer(fuzzServer)
 }
 
 private func waitForAnswers(_ connection: Connection, milliseconds: Int) {
@@ -63,7 +84,7 @@ private func checkFrames(_ output: [UInt8]) {
 
 /// Stops runs an input started and disposes of its models and data sets, so that neither training
 /// threads nor memory pile up across inputs.
-private func resetServer() {
+private func resetServer(_ fuzzServer: Server) {
     let sink = MemorySink()
     let admin = fuzzServer.makeConnection(sink: sink) { _ in }
     initializeFrame.withUnsafeBytes { admin.receive($0) }
