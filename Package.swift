@@ -55,6 +55,9 @@ let package = Package(
         // benchmarks/models.py drives this; it is built with the package so it cannot rot.
         .executableTarget(name: "saddle-bench", dependencies: ["SaddleModels", "SaddleMath"], path: "benchmarks/swift"),
 
+        // libFuzzer over the framing + JSON + dispatch path; scripts/fuzz builds it with -DFUZZING and the sanitizers.
+        .executableTarget(name: "saddle-fuzz", dependencies: ["SaddleServer", "SaddleRPC", "SaddleJSON"], path: "fuzz/Sources/saddle-fuzz"),
+
         .testTarget(name: "SaddleJSONTests", dependencies: ["SaddleJSON"]),
         .testTarget(name: "SaddleRPCTests", dependencies: ["SaddleRPC", "SaddleJSON"]),
         .testTarget(name: "SaddleMathTests", dependencies: ["SaddleMath"]),

@@ -2,10 +2,11 @@
 import Glibc
 #endif
 
-/// Reads a connection's input from a file descriptor (stdin by default) until end of input.
-public enum StdioTransport {
+/// Reads a connection's input from a file descriptor until end of input: stdin for the stdio
+/// transport, an accepted client socket for ``SocketListener``. One reader thread per connection.
+public enum FileDescriptorTransport {
     /// Blocks the calling thread reading `fd` and feeding `connection`; calls
-    /// ``Connection/endOfInput()`` when the peer closes its end.
+    /// ``Connection/endOfInput()`` when the peer closes its end (or the read side is shut down).
     public static func serve(_ connection: Connection, inputFD fd: Int32 = 0, chunkSize: Int = 1 << 16) {
         var buffer = [UInt8](repeating: 0, count: chunkSize)
         while true {
@@ -20,3 +21,7 @@ public enum StdioTransport {
         connection.endOfInput()
     }
 }
+
+/// The stdio transport: ``FileDescriptorTransport`` over stdin (fd 0), output through a
+/// ``FileDescriptorSink`` on stdout (fd 1).
+public typealias StdioTransport = FileDescriptorTransport

@@ -4,19 +4,50 @@ import SaddleRPC
 import SaddleServer
 
 /// `saddled`: the Saddle daemon. Speaks the Language Server Protocol's base protocol
-/// (Content-Length framed JSON-RPC 2.0) on stdin/stdout; logs go to stderr.
+/// (Content-Length framed JSON-RPC 2.0) on stdin/stdout, or to many clients on a Unix domain
+/// socket with `--listen`; logs go to stderr.
 struct Saddled: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saddled",
-        abstract: "Saddle daemon: tells why training has stalled. Speaks JSON-RPC (LSP base protocol) on stdio.",
-        discussion: "stdout carries protocol frames only; logs go to stderr. See protocol/README.md for the protocol.",
+        abstract: "Saddle daemon: tells why training has stalled. Speaks JSON-RPC (LSP base protocol) on stdio or a Unix socket.",
+        discussion: """
+            stdout carries protocol frames only; logs go to stderr. See protocol/README.md for the protocol and \
+            protocol/transport.md for the socket. Every limit below answers a request that would pass it with \
+            error -31002 naming the limit, its value and its flag; the daemon keeps serving.
+            """,
         version: saddleVersion)
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Serve any number of clients on a Unix domain socket at this path (mode 0600, this user only) instead of stdio.",
+        discussion: "e.g. ~/.local/state/saddle/saddled.sock. `exit` ends one client; SIGTERM/SIGINT stop the daemon."))
+    var listen: String?
 
     @Option(name: .long, help: "Largest frame body accepted, in bytes; larger frames get an error and are skipped.")
     var maxFrameSize: Int = 64 << 20
 
     @Option(name: .long, help: "Deepest JSON nesting accepted in a message.")
     var maxJsonDepth: Int = 128
+
+    @Option(name: .long, help: "Most parameters in one model.")
+    var maxParameters: Int = Limits().maxParameters
+
+    @Option(name: .long, help: "Most bytes of all data sets held together.")
+    var maxDatasetBytes: Int = Limits().maxDatasetBytes
+
+    @Option(name: .long, help: "Most bytes one Lanczos run may keep for its basis.")
+    var maxLanczosBytes: Int = Limits().maxLanczosBytes
+
+    @Option(name: .long, help: "Most runs training at once.")
+    var maxRuns: Int = Limits().maxActiveRuns
+
+    @Option(name: .long, help: "Total bytes of models' parameters (8 per parameter) and data sets held together.")
+    var memoryBudget: Int = Limits().memoryBudgetBytes
+
+    @Option(name: .long, help: "Most socket clients at once (--listen); one more gets error -31002 and is closed.")
+    var maxClients: Int = 16
+
+    @Option(name: .long, help: "Most unread output bytes one socket client may leave before it is dropped (--listen).")
+    var maxClientBacklog: Int = 64 << 20
 
     @Option(name: .long, help: ArgumentHelp(
         "The run store (SQLite): runs and every step, kept across restarts; \":memory:\" keeps nothing.",
@@ -26,6 +57,13 @@ struct Saddled: ParsableCommand {
     func validate() throws {
         guard maxFrameSize > 0 else { throw ValidationError("--max-frame-size must be a positive number of bytes") }
         guard maxJsonDepth >= 4 else { throw ValidationError("--max-json-depth must be at least 4") }
+        for (flag, value) in [("--max-parameters", maxParameters), ("--max-dataset-bytes", maxDatasetBytes),
+                              ("--max-lanczos-bytes", maxLanczosBytes), ("--max-runs", maxRuns),
+                              ("--memory-budget", memoryBudget), ("--max-clients", maxClients),
+                              ("--max-client-backlog", maxClientBacklog)] {
+            guard value > 0 else { throw ValidationError("\(flag) must be a positive number, got \(value)") }
+        }
+        if let listen, listen.isEmpty { throw ValidationError("--listen needs a socket path") }
     }
 
     func run() throws {
@@ -33,7 +71,13 @@ struct Saddled: ParsableCommand {
         var configuration = ServerConfiguration()
         configuration.maxFrameBytes = maxFrameSize
         configuration.maxJSONDepth = maxJsonDepth
+        configuration.limits.maxParameters = maxParameters
+        configuration.limits.maxDatasetBytes = maxDatasetBytes
+        configuration.limits.maxLanczosBytes = maxLanczosBytes
+        configuration.limits.maxActiveRuns = maxRuns
+        configuration.limits.memoryBudgetBytes = memoryBudget
         configuration.storePath = store ?? Server.defaultRunStorePath
+        if listen != nil { blockStopSignals() }  // before any thread starts, so only sigwait sees them
         let server = Server(configuration: configuration)
         do {
             try server.openRunStore()
@@ -42,12 +86,63 @@ struct Saddled: ParsableCommand {
             FileHandle.standardError.write(Data("saddled: cannot open the run store: \(error)\n".utf8))
             Foundation.exit(3)
         }
+        if let listen {
+            serveSocket(server, path: NSString(string: listen).expandingTildeInPath)
+        }
         let connection = server.makeConnection(sink: FileDescriptorSink(fd: 1)) { code in
             server.runs.closeStore()
             Foundation.exit(code)
         }
         StdioTransport.serve(connection)
     }
+
+    /// Serves the socket until SIGTERM or SIGINT, then closes the store and exits 0.
+    private func serveSocket(_ server: Server, path: String) -> Never {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let listener = SocketListener(
+            configuration: .init(path: path, maxClients: maxClients, maxBacklogBytes: maxClientBacklog),
+            overLimit: { limit in
+                .limitExceeded("client count", value: limit, requested: limit + 1, flag: "--max-clients")
+            },
+            makeConnection: { sink, onExit in server.makeConnection(sink: sink, onExit: onExit) })
+        do {
+            try listener.start()
+        } catch {
+            FileHandle.standardError.write(Data("saddled: cannot listen: \(error)\n".utf8))
+            server.runs.closeStore()
+            Foundation.exit(4)
+        }
+        logToStderr("listening on \(path)")
+        let signal = waitForStopSignal()
+        logToStderr("stopping on signal \(signal): closing the run store")
+        listener.stop()
+        server.runs.closeStore()
+        Foundation.exit(0)
+    }
+}
+
+private func stopSignalSet() -> sigset_t {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGTERM)
+    sigaddset(&set, SIGINT)
+    return set
+}
+
+private func blockStopSignals() {
+    var set = stopSignalSet()
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+}
+
+private func waitForStopSignal() -> Int32 {
+    var set = stopSignalSet()
+    var received: Int32 = 0
+    while sigwait(&set, &received) != 0 {}
+    return received
 }
 
 Saddled.main()

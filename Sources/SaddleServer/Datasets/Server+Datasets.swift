@@ -34,7 +34,7 @@ extension Server {
                                               name: params.name, classCount: classes, maxBytes: limit)
             }
         } catch {
-            throw Self.rpcError(error)
+            throw Self.rpcError(error, limit: workspace.limits.maxDatasetBytes)
         }
         if let name = params.name { dataset.name = name }
         return dataset
@@ -45,15 +45,19 @@ extension Server {
         do throws(DatasetError) {
             return try generator.generate(maxBytes: workspace.limits.maxDatasetBytes)
         } catch {
-            throw Self.rpcError(error)
+            throw Self.rpcError(error, limit: workspace.limits.maxDatasetBytes)
         }
     }
 
     /// Data-set errors as the client sees them: limits as -31002, parameter mistakes as -32602,
     /// everything about a file as -31004.
-    static func rpcError(_ error: DatasetError) -> RPCError {
+    /// `limit` is `--max-dataset-bytes`, named in the answer with its flag.
+    static func rpcError(_ error: DatasetError, limit: Int) -> RPCError {
         switch error.kind {
-        case .tooLarge: return RPCError(.limitExceeded, error.message)
+        case .tooLarge:
+            return RPCError(.limitExceeded,
+                            "data-set bytes limit is \(limit): \(error.message); raise it with --max-dataset-bytes or ask for less",
+                            data: ["limit": "data-set bytes", "value": .int(Int64(limit))])
         case .invalidParameters: return .invalidParams(error.message)
         default: return .fileError(error.message)
         }

@@ -53,6 +53,23 @@ public final class Workspace: Sendable {
         return "\(prefix)\(n)"
     }
 
+    // MARK: Memory budget
+
+    /// Bytes held now: models' parameters (8 bytes each) plus data sets (`--memory-budget` counts these).
+    public var heldBytes: Int { state.withLock { Self.heldBytes($0) } }
+
+    private static func heldBytes(_ s: State) -> Int {
+        s.models.values.reduce(0) { $0 + $1.model.parameterCount * MemoryLayout<Double>.size }
+            + s.datasets.values.reduce(0) { $0 + $1.dataset.byteSize }
+    }
+
+    private static func checkBudget(adding bytes: Int, _ s: State, _ limits: Limits) throws(RPCError) {
+        let needed = heldBytes(s) + bytes
+        guard needed <= limits.memoryBudgetBytes else {
+            throw .limitExceeded("memory budget", value: limits.memoryBudgetBytes, requested: needed, flag: "--memory-budget")
+        }
+    }
+
     // MARK: Models
 
     /// Adds a model, refusing it over the parameter limit or with a name already in use.
@@ -65,6 +82,7 @@ public final class Workspace: Sendable {
             if let name, s.models.values.contains(where: { $0.name == name }) {
                 throw RPCError(.invalidParams, "a model named \"\(name)\" already exists; choose another name or dispose of it first")
             }
+            try Self.checkBudget(adding: model.parameterCount * MemoryLayout<Double>.size, s, limits)
             let entry = ModelEntry(id: Self.nextID("m", &s), name: name, model: model, source: source)
             s.models[entry.id] = entry
             return entry
@@ -125,7 +143,8 @@ public final class Workspace: Sendable {
             throw .limitExceeded("data-set bytes", value: limits.maxDatasetBytes, requested: total + dataset.byteSize,
                                  flag: "--max-dataset-bytes")
         }
-        return state.withLock { s in
+        return try state.withLock { s throws(RPCError) -> DatasetEntry in
+            try Self.checkBudget(adding: dataset.byteSize, s, limits)
             let entry = DatasetEntry(id: Self.nextID("d", &s), dataset: dataset)
             s.datasets[entry.id] = entry
             return entry
