@@ -108,6 +108,22 @@ final class RunDiagnosisTests: XCTestCase {
                           "every step feeds the whole data set: the same batch each epoch is no stall")
     }
 
+    /// A long-lived daemon runs many runs: an ended run keeps only its settings and final status.
+    func testAnEndedRunIsRetiredToItsFinalStatus() throws {
+        let h = ServerHarness()
+        let run = try XCTUnwrap(try h.call("run/start", ["runFile": xorRunFile])["run"]?.stringValue)
+        _ = waitForNotification(h, "run/finished", run: run)
+        let deadline = Date().addingTimeInterval(10)
+        while h.server.runs.run(run) != nil, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertNil(h.server.runs.run(run), "the ended run's training state is freed")
+        XCTAssertNotNil(h.server.runs.entry(run), "its settings stay, for diagnose {run}")
+        let status = try h.call("run/status", ["run": .string(run)])
+        XCTAssertEqual(status["state"], "finished")
+        XCTAssertEqual(status["finishReason"], "completed")
+        XCTAssertEqual(status["step"], 200)
+        XCTAssertEqual(h.errorCode("run/pause", ["run": .string(run)]), -31003)
+    }
+
     func testRunFormErrors() throws {
         let h = ServerHarness()
         XCTAssertEqual(h.errorCode("diagnose", ["run": "r-none"]), -31001)

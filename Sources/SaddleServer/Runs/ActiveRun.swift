@@ -22,8 +22,12 @@ final class ActiveRun: Sendable {
     let monitor: RunMonitor?
     private let finalized = Mutex(false)
 
+    /// Called by the event thread once the run has ended and its last notifications are out.
+    private let onRetire: @Sendable (ActiveRun) -> Void
+
     init(entry: RunEntry, training: AnyTrainingRun, sink: EventSink, connection: Connection, workspace: Workspace,
-         monitor: RunMonitor?) {
+         monitor: RunMonitor?, onRetire: @escaping @Sendable (ActiveRun) -> Void = { _ in }) {
+        self.onRetire = onRetire
         self.monitor = monitor
         self.entry = entry
         self.training = training
@@ -119,6 +123,7 @@ final class ActiveRun: Sendable {
                 connection.notify("run/finished", params: .object(params))
                 monitor?.finished()
                 sink.close()
+                onRetire(self)
                 return
             }
             if entry.eventRate <= 0 {

@@ -15,6 +15,9 @@ public final class RunRegistry: Sendable {
     public let storePath: String?
     private let slot = Mutex<Result<RunStore, StoreError>?>(nil)
     private let active = Mutex<[String: ActiveRun]>([:])
+    /// Runs this process trained that have ended: their settings and final status only, so that a
+    /// finished run's training state, buffers and event thread are freed (a long-lived daemon runs many).
+    private let retired = Mutex<[String: (entry: RunEntry, status: JSON)]>([:])
     /// The last step event this process ingested per run (for `run/status` of ingested runs).
     private let ingested = Mutex<[String: StepEvent]>([:])
 
@@ -44,10 +47,24 @@ public final class RunRegistry: Sendable {
     }
 
     /// The settings of a run this process trains (or trained), by id; nil for ingested runs and runs of earlier processes.
-    public func entry(_ runId: String) -> RunEntry? { active.withLock { $0[runId]?.entry } }
+    public func entry(_ runId: String) -> RunEntry? {
+        active.withLock { $0[runId]?.entry } ?? retired.withLock { $0[runId]?.entry }
+    }
 
     /// Every run this process trains or trained, oldest first.
-    public var entries: [RunEntry] { active.withLock { Array($0.values) }.map(\.entry).sorted { $0.runId < $1.runId } }
+    public var entries: [RunEntry] {
+        (active.withLock { $0.values.map(\.entry) } + retired.withLock { $0.values.map(\.entry) }).sorted { $0.runId < $1.runId }
+    }
+
+    /// The final `run/status` of a run this process trained and that has ended.
+    func finishedStatus(_ runId: String) -> JSON? { retired.withLock { $0[runId]?.status } }
+
+    /// Replaces an ended run by its settings and final status (called by its event thread, last).
+    func retire(_ run: ActiveRun) {
+        let status = run.statusJSON
+        retired.withLock { $0[run.entry.runId] = (run.entry, status) }
+        _ = active.withLock { $0.removeValue(forKey: run.entry.runId) }
+    }
 
     /// Runs training now (not finished).
     public var activeCount: Int { active.withLock { $0.values.filter { !$0.isFinished }.count } }

@@ -51,6 +51,7 @@ extension Server {
         }
         table.register(RunStatusQuery.self) { params, _ in
             if let run = self.runs.run(params.run) { return run.statusJSON }
+            if let status = self.runs.finishedStatus(params.run) { return status }
             return try self.storedStatus(params.run, store: try self.runs.openStore())
         }
         table.register(RunList.self, execution: .background) { _, _ in
@@ -174,8 +175,9 @@ extension Server {
             }
             let monitor = params.diagnose
                 ? RunMonitor(runId: id, server: self, connection: connection, learningRate: entry.learningRate) : nil
+            let registry = runs
             active = ActiveRun(entry: entry, training: training, sink: sink, connection: connection, workspace: workspace,
-                               monitor: monitor)
+                               monitor: monitor, onRetire: { registry.retire($0) })
             do throws(RPCError) {
                 try runs.add(active, limit: limit)
             } catch {
