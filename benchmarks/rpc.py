@@ -25,13 +25,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def frame(message) -> bytes:
-    body = json.dumps(message, separators=(",", ":")).encode()
+    body = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
 class Raw:
-    def __init__(self, binary: str) -> None:
-        self.proc = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    """The benchmarks' raw stdio client: os.write of whole frames, frames read back by byte offsets (saddled
+    writes only the Content-Length header), so that the client is not what is measured."""
+
+    def __init__(self, binary: str, *args: str) -> None:
+        env = {**os.environ}
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        self.proc = subprocess.Popen([binary, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env)
         self.fin = self.proc.stdin.fileno()
         self.fout = self.proc.stdout.fileno()
         self.buffer = b""

@@ -19,54 +19,25 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rpc import Raw as RawStream, frame  # noqa: E402  the one framing of the benchmarks
 
 
-def frame(message) -> bytes:
-    body = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
-    return b"Content-Length: %d\r\n\r\n" % len(body) + body
-
-
-class Raw:
-    """Raw stdio client: writes frames, reads answers by id, skips notifications."""
+class Raw(RawStream):
+    """benchmarks/rpc.py's raw client, plus answers matched by id (notifications skipped)."""
 
     def __init__(self, binary: str, *args: str) -> None:
-        env = {**os.environ}
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")
-        self.proc = subprocess.Popen([binary, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env)
-        self.fin = self.proc.stdin.fileno()
-        self.fout = self.proc.stdout.fileno()
-        self.buffer = b""
+        super().__init__(binary, *args)
         self.next_id = 1
         self.early: dict = {}  # answers that arrived before they were waited for (background requests finish out of order)
         self.call("initialize", {"capabilities": {}})
         self.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
-
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            n = os.write(self.fin, view)
-            view = view[n:]
-
-    def read_frame(self) -> bytes:
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end >= 0:
-                length = int(self.buffer[16:end])  # saddled writes only the Content-Length header
-                total = end + 4 + length
-                while len(self.buffer) < total:
-                    self.buffer += os.read(self.fout, 1 << 16)
-                body = self.buffer[end + 4:total]
-                self.buffer = self.buffer[total:]
-                return body
-            chunk = os.read(self.fout, 1 << 16)
-            if not chunk:
-                raise EOFError("saddled closed its output")
-            self.buffer += chunk
 
     def request(self, method: str, params=None) -> tuple[int, bytes]:
         id_ = self.next_id
