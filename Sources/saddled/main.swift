@@ -68,6 +68,9 @@ struct Saddled: ParsableCommand {
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        // Requests and runs each get a thread; glibc would give busy threads arenas of their own (up to 8 per
+        // core) whose freed memory it keeps. A few shared arenas keep a long-lived daemon's RSS flat.
+        limitMallocArenas(2)
         var configuration = ServerConfiguration()
         configuration.maxFrameBytes = maxFrameSize
         configuration.maxJSONDepth = maxJsonDepth
@@ -143,6 +146,14 @@ private func waitForStopSignal() -> Int32 {
     var received: Int32 = 0
     while sigwait(&set, &received) != 0 {}
     return received
+}
+
+/// glibc's `mallopt(M_ARENA_MAX, n)`, looked up at run time: `<malloc.h>` is not part of Swift's Glibc module.
+private func limitMallocArenas(_ arenas: Int32) {
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+    let mArenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
+    guard let symbol = dlsym(nil, "mallopt") else { return }
+    _ = unsafeBitCast(symbol, to: Mallopt.self)(mArenaMax, arenas)
 }
 
 Saddled.main()
