@@ -17,7 +17,9 @@ public final class RunRegistry: Sendable {
     private let active = Mutex<[String: ActiveRun]>([:])
     /// Runs this process trained that have ended: their settings and final status only, so that a
     /// finished run's training state, buffers and event thread are freed (a long-lived daemon runs many).
-    private let retired = Mutex<[String: (entry: RunEntry, status: JSON)]>([:])
+    private let retired = Mutex<(runs: [String: (entry: RunEntry, status: JSON)], order: [String])>(([:], []))
+    /// Ended runs kept in memory; older ones answer `run/status` from the store and `diagnose` from their history.
+    static let retiredLimit = 1000
     /// The last step event this process ingested per run (for `run/status` of ingested runs).
     private let ingested = Mutex<[String: StepEvent]>([:])
 
@@ -48,21 +50,29 @@ public final class RunRegistry: Sendable {
 
     /// The settings of a run this process trains (or trained), by id; nil for ingested runs and runs of earlier processes.
     public func entry(_ runId: String) -> RunEntry? {
-        active.withLock { $0[runId]?.entry } ?? retired.withLock { $0[runId]?.entry }
+        active.withLock { $0[runId]?.entry } ?? retired.withLock { $0.runs[runId]?.entry }
     }
 
     /// Every run this process trains or trained, oldest first.
     public var entries: [RunEntry] {
-        (active.withLock { $0.values.map(\.entry) } + retired.withLock { $0.values.map(\.entry) }).sorted { $0.runId < $1.runId }
+        (active.withLock { $0.values.map(\.entry) } + retired.withLock { $0.runs.values.map(\.entry) }).sorted { $0.runId < $1.runId }
     }
 
     /// The final `run/status` of a run this process trained and that has ended.
-    func finishedStatus(_ runId: String) -> JSON? { retired.withLock { $0[runId]?.status } }
+    func finishedStatus(_ runId: String) -> JSON? { retired.withLock { $0.runs[runId]?.status } }
 
     /// Replaces an ended run by its settings and final status (called by its event thread, last).
     func retire(_ run: ActiveRun) {
         let status = run.statusJSON
-        retired.withLock { $0[run.entry.runId] = (run.entry, status) }
+        retired.withLock { r in
+            r.runs[run.entry.runId] = (run.entry, status)
+            r.order.append(run.entry.runId)
+            if r.order.count > Self.retiredLimit {
+                let excess = r.order.count - Self.retiredLimit
+                for id in r.order.prefix(excess) { r.runs[id] = nil }
+                r.order.removeFirst(excess)
+            }
+        }
         _ = active.withLock { $0.removeValue(forKey: run.entry.runId) }
     }
 
