@@ -8,7 +8,7 @@
 Nothing here imports torch until a torch helper is called.
 """
 
-from .client import Client, ProcessTransport, RPCError, StreamTransport, find_daemon
+from .client import Client, ProcessTransport, RPCError, SocketTransport, StreamTransport, find_daemon
 from .exporter import Export, ExportError, export_sequential, sequential_spec
 from .framing import real, to_wire
 from .reporter import Reporter, ReporterError
@@ -18,7 +18,7 @@ from .torch_utils import StepTimer, TimedLoader, batch_fingerprint, grad_norm, l
 __version__ = "0.1.0"
 
 __all__ = [
-    "Client", "ProcessTransport", "RPCError", "StreamTransport", "find_daemon",
+    "Client", "ProcessTransport", "RPCError", "SocketTransport", "StreamTransport", "find_daemon",
     "Export", "ExportError", "export_sequential", "sequential_spec",
     "real", "to_wire",
     "Reporter", "ReporterError",

@@ -4,7 +4,8 @@ The client owns one reader thread that matches responses to requests by id (answ
 out of order: saddled computes on threads of its own) and hands notifications to a second thread
 that runs the callbacks, so a slow callback never delays a response and a callback may itself
 make requests. Any pair of binary streams is a transport: a spawned ``saddled`` over stdio
-(:class:`ProcessTransport`), or later a Unix socket's ``makefile("rb")``/``makefile("wb")``.
+(:class:`ProcessTransport`), or a running ``saddled --listen PATH`` over its Unix domain socket
+(:class:`SocketTransport`, :meth:`Client.connect_unix`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import queue
 import shutil
+import socket
 import subprocess
 import threading
 from concurrent.futures import Future
@@ -27,6 +29,7 @@ __all__ = [
     "Client",
     "StreamTransport",
     "ProcessTransport",
+    "SocketTransport",
     "find_daemon",
 ]
 
@@ -139,6 +142,39 @@ class ProcessTransport(StreamTransport):
             pass
 
 
+class SocketTransport(StreamTransport):
+    """A connection to a running ``saddled --listen PATH`` over its Unix domain socket.
+
+    ``exit`` over a socket ends this connection only; the daemon keeps serving its other clients
+    (protocol/transport.md). ``wait`` has no exit code to give: it returns ``None``.
+    """
+
+    def __init__(self, path: PathLike, connect_timeout: Optional[float] = 10.0):
+        self.path = os.fspath(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(connect_timeout)
+            sock.connect(self.path)
+            sock.settimeout(None)  # reads block: the reader thread waits for the daemon indefinitely
+        except OSError as error:
+            sock.close()
+            raise ConnectionError(f"cannot attach to saddled at {self.path!r}: {error}") from error
+        self.socket = sock
+        super().__init__(sock.makefile("rb", buffering=0), sock.makefile("wb", buffering=0))
+
+    def close_writer(self) -> None:
+        """Half-closes the connection: the daemon reads end of input and ends this client's connection."""
+        super().close_writer()
+        try:
+            self.socket.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        super().close()
+        self.socket.close()
+
+
 class Client:
     """A connection to saddled.
 
@@ -189,6 +225,31 @@ class Client:
     ) -> "Client":
         """Spawns saddled (see :func:`find_daemon`) and, unless ``initialize=False``, initializes it."""
         client = cls(ProcessTransport(path, args, stderr=stderr))
+        if initialize:
+            try:
+                client.initialize(client_name=client_name, initialization_options=initialization_options)
+            except BaseException:
+                client.transport.close()
+                raise
+        return client
+
+    @classmethod
+    def connect_unix(
+        cls,
+        path: PathLike,
+        *,
+        initialize: bool = True,
+        client_name: str = "saddle_bridge",
+        initialization_options: Any = None,
+        connect_timeout: Optional[float] = 10.0,
+    ) -> "Client":
+        """Attaches to a running ``saddled --listen PATH`` and, unless ``initialize=False``, initializes.
+
+        The daemon is shared: models, data sets and runs other clients make are visible here, and
+        :meth:`close` (shutdown + exit) ends this connection only. Raises ``ConnectionError`` when
+        nothing listens on ``path``.
+        """
+        client = cls(SocketTransport(path, connect_timeout))
         if initialize:
             try:
                 client.initialize(client_name=client_name, initialization_options=initialization_options)

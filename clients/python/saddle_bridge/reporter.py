@@ -52,7 +52,9 @@ class Reporter:
     """Sends a training loop's step events to saddled as one run.
 
     ``target``: a :class:`Client` (shared, not closed by the reporter), a path to saddled, or
-    ``None`` to spawn saddled from ``$SADDLED``/``PATH``. With ``connect=False`` nothing is sent
+    ``None`` to spawn saddled from ``$SADDLED``/``PATH``. ``socket`` (or ``$SADDLE_SOCKET`` when
+    ``target`` is ``None``) attaches to a running ``saddled --listen PATH`` instead of spawning one;
+    closing the reporter then ends its own connection only. With ``connect=False`` nothing is sent
     and only ``metrics_path`` is written. ``run_name`` names the ingested run created on the
     first send; ``run`` appends to an existing run instead. ``rank`` is added to every event
     that does not give its own. ``finish_on_close`` (default: when this reporter created the
@@ -76,6 +78,7 @@ class Reporter:
         interval: float = 0.5,
         connect: bool = True,
         daemon_args: Sequence[str] = (),
+        socket: Optional[PathLike] = None,
         request_timeout: float = 60.0,
         finish_on_close: Optional[bool] = None,
     ):
@@ -99,6 +102,11 @@ class Reporter:
             self.client = None
         elif isinstance(target, Client):
             self.client = target
+        elif socket is not None or (target is None and os.environ.get("SADDLE_SOCKET")):
+            if target is not None:
+                raise ValueError("pass either a saddled path (target) or socket, not both")
+            self.client = Client.connect_unix(socket if socket is not None else os.environ["SADDLE_SOCKET"])
+            self._owns_client = True
         else:
             self.client = Client.spawn(target, daemon_args)
             self._owns_client = True
