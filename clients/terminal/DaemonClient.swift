@@ -3,8 +3,9 @@ import SaddleJSON
 import SaddleRPC
 import Synchronization
 
-/// A client of saddled: spawns the daemon (or is handed its pipes), sends requests, matches answers
-/// by id, and hands notifications to a callback. Framing is SaddleRPC's codec, the same one the daemon uses.
+/// A client of saddled: spawns the daemon, or attaches to one that serves a Unix domain socket
+/// (`saddled --listen PATH`), sends requests, matches answers by id, and hands notifications to a
+/// callback. Framing is SaddleRPC's codec, the same one the daemon uses, on either transport.
 final class DaemonClient: Sendable {
     struct Failure: Error, CustomStringConvertible {
         let method: String
@@ -20,15 +21,29 @@ final class DaemonClient: Sendable {
         var closed = false
     }
 
-    private let process: Process
+    /// The spawned daemon; nil when attached to a socket (the daemon is not ours to wait for).
+    private let process: Process?
     private let input: FileHandle
     private let state = Mutex(State())
     private let arrived = NSCondition()
     private let onNotification: @Sendable (String, JSON) -> Void
 
-    /// Starts `saddled` (next to this executable unless `$SADDLED` names another) with `arguments`.
-    init(arguments: [String] = [], onNotification: @escaping @Sendable (String, JSON) -> Void) throws {
+    /// Attaches to the daemon serving the Unix socket `socket` (or `$SADDLE_SOCKET` when `socket` is nil);
+    /// without either, starts `saddled` (next to this executable unless `$SADDLED` names another) with
+    /// `arguments`. `arguments` configure a daemon this client starts, so they are ignored when attaching.
+    init(arguments: [String] = [], socket: String? = nil,
+         onNotification: @escaping @Sendable (String, JSON) -> Void) throws {
         signal(SIGPIPE, SIG_IGN)  // a daemon that exits shows up as a failed write, not a signal
+        self.onNotification = onNotification
+        if let path = DaemonClient.socketPath(socket) {
+            let connection = try UnixSocket.connect(path)
+            self.process = nil
+            self.input = connection
+            let thread = Thread { [self] in self.readLoop(connection) }
+            thread.name = "saddle client reader"
+            thread.start()
+            return
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DaemonClient.daemonPath())
         process.arguments = arguments
@@ -39,12 +54,21 @@ final class DaemonClient: Sendable {
         try process.run()
         self.process = process
         self.input = stdin.fileHandleForWriting
-        self.onNotification = onNotification
         let output = stdout.fileHandleForReading
         let thread = Thread { [self] in self.readLoop(output) }
         thread.name = "saddle client reader"
         thread.start()
     }
+
+    /// The socket to attach to: `given`, else a non-empty `$SADDLE_SOCKET`, else nil (spawn a daemon).
+    static func socketPath(_ given: String?) -> String? {
+        if let given { return given }
+        if let path = ProcessInfo.processInfo.environment["SADDLE_SOCKET"], !path.isEmpty { return path }
+        return nil
+    }
+
+    /// Whether this client is attached to a shared daemon rather than one it started.
+    var isAttached: Bool { process == nil }
 
     static func daemonPath() -> String {
         if let path = ProcessInfo.processInfo.environment["SADDLED"] { return path }
@@ -98,7 +122,7 @@ final class DaemonClient: Sendable {
                 }
                 return answer["result"] ?? .null
             }
-            if closed { throw Failure(method: method, code: 0, message: "saddled exited") }
+            if closed { throw Failure(method: method, code: 0, message: process == nil ? "saddled closed the connection" : "saddled exited") }
             arrived.wait()
         }
     }
@@ -147,10 +171,27 @@ final class DaemonClient: Sendable {
         try notify("initialized")
     }
 
-    /// shutdown + exit, then waits for the daemon to end.
+    /// shutdown + exit, then waits for the daemon to end — or, attached to a socket, for the daemon to
+    /// close this connection (it keeps serving its other clients).
     func close() {
         _ = try? call("shutdown", .null)
         try? notify("exit")
-        process.waitUntilExit()
+        if let process {
+            process.waitUntilExit()
+        } else {
+            _ = waitForClosed(timeout: 10)
+            try? input.close()
+        }
+    }
+
+    private func waitForClosed(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        arrived.lock()
+        defer { arrived.unlock() }
+        while !state.withLock({ $0.closed }) {
+            if Date() >= deadline { return false }
+            _ = arrived.wait(until: deadline)
+        }
+        return true
     }
 }

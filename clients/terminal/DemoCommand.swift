@@ -11,9 +11,11 @@ struct Demo: ParsableCommand {
 
     @Option(name: .long, help: "Steps of each training phase.") var steps: Int = 80
     @Option(name: .long, help: "Scale of the initial weights (smaller: a longer stall).") var initScale: Double = 1e-6
+    @Option(name: .long, help: "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
+    var socket: String?
 
     func run() throws {
-        let client = try DaemonClient(arguments: ["--store", ":memory:"]) { _, _ in }
+        let client = try DaemonClient(arguments: ["--store", ":memory:"], socket: socket) { _, _ in }
         defer { client.close() }
         try client.initialize()
         let lr = 0.02

@@ -17,6 +17,8 @@ struct Diagnose: ParsableCommand {
     @Option(name: .long, help: "A metrics log: .jsonl (step events) or Lightning's metrics.csv.") var log: String?
     @Option(name: .customLong("run"), help: "The id of a stored run.") var runID: String?
     @Option(name: .long, help: "The run store saddled opens (default: saddled's own default).") var store: String?
+    @Option(name: .long, help: "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
+    var socket: String?
     @Option(name: .long, help: "Output format: text, json or junit.") var format: String = "text"
     @Option(name: .long, help: "Write the output to this file instead of stdout.") var output: String?
     @Option(name: .long, help: "Comma-separated verdicts that fail the job, e.g. saddle,dataPipelineStall.")
@@ -64,7 +66,7 @@ struct Diagnose: ParsableCommand {
     private func diagnose() throws -> (JSON, String) {
         var daemonArguments: [String] = []
         if let store { daemonArguments += ["--store", store] } else if runID == nil { daemonArguments += ["--store", ":memory:"] }
-        let client = try DaemonClient(arguments: daemonArguments) { _, _ in }
+        let client = try DaemonClient(arguments: daemonArguments, socket: socket) { _, _ in }
         defer { client.close() }
         try client.initialize()
         var params: [String: JSON] = [:]

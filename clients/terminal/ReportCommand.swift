@@ -18,6 +18,8 @@ struct Report: ParsableCommand {
     @Argument(help: "A run file (JSON) to train and report on.") var runFile: String?
     @Option(name: .customLong("run"), help: "The id of a stored run (history only).") var runID: String?
     @Option(name: .long, help: "The run store saddled opens (default: saddled's own default).") var store: String?
+    @Option(name: .long, help: "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
+    var socket: String?
     @Option(name: [.short, .long], help: "The HTML file to write.") var output: String = "report.html"
     @Option(name: .long, help: "Measure λ_max/λ_min every K steps (default: a tenth of the run).") var curvatureEvery: Int?
 
@@ -43,7 +45,7 @@ struct Report: ParsableCommand {
     private func reportRunFile(_ path: String) throws -> HTMLReport {
         let live = LiveRun()
         signal(SIGINT, SIG_IGN)  // inherited by saddled, which must live on to stop the run (see Run)
-        let client = try DaemonClient(arguments: ["--store", store ?? ":memory:"]) { live.handle($0, $1) }
+        let client = try DaemonClient(arguments: ["--store", store ?? ":memory:"], socket: socket) { live.handle($0, $1) }
         defer { client.close() }
         try client.initialize()
         let status = try RunFileLauncher.startStatus(client: client, path: path, events: ["rate": 500])
@@ -79,7 +81,7 @@ struct Report: ParsableCommand {
     }
 
     private func reportStoredRun(_ run: String) throws -> HTMLReport {
-        let client = try DaemonClient(arguments: store.map { ["--store", $0] } ?? []) { _, _ in }
+        let client = try DaemonClient(arguments: store.map { ["--store", $0] } ?? [], socket: socket) { _, _ in }
         defer { client.close() }
         try client.initialize()
         var report = HTMLReport(title: "Saddle report: run \(run)")

@@ -23,6 +23,8 @@ struct Run: ParsableCommand {
     var every: Int?
     @Option(name: .long, help: "Comma-separated verdicts that fail (exit 1), e.g. saddle,plateau.") var failOn: String = ""
     @Option(name: .long, help: "The run store saddled opens (default: saddled's own default).") var store: String?
+    @Option(name: .long, help: "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
+    var socket: String?
 
     func validate() throws {
         if let curvatureEvery, curvatureEvery < 1 { throw ValidationError("--curvature-every must be at least 1") }
@@ -38,7 +40,7 @@ struct Run: ParsableCommand {
         let client: DaemonClient
         let status: JSON
         do {
-            client = try DaemonClient(arguments: store.map { ["--store", $0] } ?? []) { live.handle($0, $1) }
+            client = try DaemonClient(arguments: store.map { ["--store", $0] } ?? [], socket: socket) { live.handle($0, $1) }
             try client.initialize()
             // Checkpoints need frequent step events to pause close to their step.
             status = try RunFileLauncher.startStatus(client: client, path: runFile, events: ["rate": curvatureEvery == nil ? 50 : 500])
