@@ -148,6 +148,7 @@ end)
 test('rpc convention matches the Neovim version', function()
   local expected = (vim.version().major == 0 and vim.version().minor < 10) and 'split' or 'list'
   eq(rpc.convention(), expected, 'convention for ' .. nvim_version)
+  eq(rpc.has_pipe_connect(), expected == 'list', 'vim.lsp.rpc.connect on a socket path (else the pipe loop) for ' .. nvim_version)
 end)
 
 -- Against the daemon --------------------------------------------------------------------------
@@ -343,6 +344,62 @@ test('shutdown ends the daemon', function()
   wait_for(5000, function() return not saddle.state().running_daemon end, 'the daemon to exit')
   eq(saddle.statusline(), 'saddle: off', 'statusline')
 end)
+
+-- Attached to a shared daemon (saddled --listen) ---------------------------------------------
+
+local socket_dir = vim.fn.tempname()
+vim.fn.mkdir(socket_dir, 'p')
+local socket_path = socket_dir .. '/saddled.sock'
+local listen_job
+
+local function attach_and_status(what)
+  local done, err = false, nil
+  saddle.start(function(e) done, err = true, e end)
+  wait_for(10000, function() return done end, what .. ': initialize')
+  eq(err, nil, what .. ': initialize error')
+  eq(saddle.state().attached, socket_path, what .. ': attached to the socket')
+  eq(saddle.state().server_info.name, 'saddled', what .. ': serverInfo.name')
+  local serr, status = saddle.request_sync('daemon/status')
+  eq(serr, nil, what .. ': daemon/status error')
+  eq(status.version, saddle.state().server_info.version, what .. ': daemon/status version')
+  return status
+end
+
+local function detach(what)
+  vim.cmd('SaddleShutdown')
+  wait_for(5000, function() return not saddle.state().running_daemon end, what .. ': the connection to close')
+  eq(saddle.statusline(), 'saddle: off', what .. ': statusline')
+  eq(vim.fn.jobwait({ listen_job }, 0)[1], -1, what .. ': the daemon still runs after this client left')
+end
+
+test('attach to saddled --listen, daemon/status, detach; the daemon keeps serving a second attach', function()
+  listen_job = vim.fn.jobstart({ daemon, '--listen', socket_path, '--store', ':memory:' })
+  truthy(listen_job > 0, 'jobstart saddled --listen')
+  wait_for(10000, function()
+    local st = vim.loop.fs_stat(socket_path)
+    return st ~= nil and st.type == 'socket'
+  end, 'the socket ' .. socket_path)
+  saddle.setup({ socket = socket_path })
+  local first = attach_and_status('first attach')
+  -- A model made by the first client is in the shared workspace the second one sees.
+  local merr = saddle.request_sync('model/create', { spec = vim.json.decode(example).model })
+  eq(merr, nil, 'model/create')
+  detach('first detach')
+  local second = attach_and_status('second attach')
+  eq(second.models, first.models + 1, 'the second client sees the model the first one made')
+  detach('second detach')
+end)
+
+test('attach to a path with no daemon fails with a message', function()
+  saddle.setup({ socket = socket_dir .. '/nothing.sock' })
+  local done, err = false, nil
+  local ok = saddle.start(function(e) done, err = true, e end)
+  eq(ok, false, 'start returns false')
+  truthy(done and err and tostring(err.message):find('no daemon socket', 1, true), 'message: ' .. vim.inspect(err))
+end)
+
+if listen_job then vim.fn.jobstop(listen_job) end
+saddle.setup({ socket = false })
 
 if skipped > 0 then out(skipped .. ' skipped') end
 out(string.format('%d passed, %d failed', passed, failed))

@@ -1,8 +1,9 @@
 'use strict';
-// Saddle for VS Code: starts saddled, runs the open run file, shows the daemon's verdicts as
-// diagnostics on the run file, in the status bar, and as plots in a webview. Thin: nothing here
+// Saddle for VS Code: starts saddled (or attaches to a running one on its socket), runs the open run
+// file, shows the daemon's verdicts as diagnostics on the run file, in the status bar, and as plots in a webview. Thin: nothing here
 // computes a verdict.
 
+const os = require('os');
 const path = require('path');
 const vscode = require('vscode');
 const rpc = require('./rpc');
@@ -75,25 +76,33 @@ class Session {
     const config = vscode.workspace.getConfiguration('saddle');
     const command = config.get('daemonPath') || process.env.SADDLED || 'saddled';
     const args = config.get('daemonArgs') || [];
-    return { command, args };
+    const socketPath = expandHome(config.get('socketPath') || '');
+    return { command, args, socketPath };
   }
 
   async start() {
     if (this.daemon) return { capabilities: this.capabilities, serverInfo: this.serverInfo };
-    const { command, args } = this.daemonCommand();
+    const { command, args, socketPath } = this.daemonCommand();
     let daemon;
     try {
-      daemon = await rpc.startDaemon(command, args, 'saddle-vscode');
+      daemon = socketPath
+        ? await rpc.attachDaemon(socketPath, 'saddle-vscode')
+        : await rpc.startDaemon(command, args, 'saddle-vscode');
     } catch (e) {
-      this.lastError = `cannot start saddled (${command}): ${e.message}`;
-      vscode.window.showErrorMessage(`Saddle: ${this.lastError}. Set saddle.daemonPath.`);
+      this.lastError = socketPath
+        ? `cannot attach to saddled at ${socketPath}: ${e.message}`
+        : `cannot start saddled (${command}): ${e.message}`;
+      const hint = socketPath ? `Start it with saddled --listen ${socketPath}, or clear saddle.socketPath.` : 'Set saddle.daemonPath.';
+      vscode.window.showErrorMessage(`Saddle: ${this.lastError}. ${hint}`);
       throw e;
     }
     this.daemon = daemon;
     this.capabilities = daemon.initialize.capabilities;
     this.serverInfo = daemon.initialize.serverInfo;
     daemon.connection.onNotification((method, params) => this.onNotification(method, params));
-    daemon.process.once('exit', () => {
+    // A spawned daemon ends with its process; an attached one with this client's socket.
+    const ended = daemon.attached ? [daemon.socket, 'close'] : [daemon.process, 'exit'];
+    ended[0].once(ended[1], () => {
       if (this.daemon === daemon) {
         this.daemon = null;
         this.refresh();
@@ -231,6 +240,11 @@ class Session {
     this.daemon = null;
     if (daemon) await rpc.stopDaemon(daemon);
   }
+}
+
+/** `~/x` as $HOME/x; anything else unchanged. */
+function expandHome(p) {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
 /** A logic diagnostic ({line, severity, message, code}) as a vscode.Diagnostic spanning the line. */

@@ -1,9 +1,11 @@
 'use strict';
-// JSON-RPC 2.0 over LSP base-protocol framing (Content-Length counts BYTES), for saddled on stdio.
+// JSON-RPC 2.0 over LSP base-protocol framing (Content-Length counts BYTES), for saddled on stdio or
+// on its Unix socket (saddled --listen PATH; protocol/transport.md).
 // No dependencies: a small incremental frame parser over Buffer chunks, and a connection that
 // matches answers to requests by id and hands notifications to listeners.
 
 const { spawn } = require('child_process');
+const net = require('net');
 
 const HEADER_END = Buffer.from('\r\n\r\n', 'ascii');
 
@@ -193,17 +195,65 @@ async function startDaemon(command, args = [], clientName = 'saddle-vscode') {
   child.stdin.on('error', () => {});
   const connection = new Connection(child.stdout, child.stdin);
   child.once('exit', () => connection.close(new Error('saddled exited')));
+  const initialize = await initializeConnection(connection, clientName);
+  return { process: child, connection, initialize };
+}
+
+/** `initialize` and `initialized` on a fresh connection; resolves to initialize's result. */
+async function initializeConnection(connection, clientName) {
   const initialize = await connection.request('initialize', {
     processId: process.pid,
     clientInfo: { name: clientName },
     capabilities: {},
   });
   connection.notify('initialized', {});
-  return { process: child, connection, initialize };
+  return initialize;
 }
 
-/** `shutdown` then `exit`; resolves when the process has ended (killed after `timeoutMs`). */
+/**
+ * Attaches to a running daemon on its Unix socket `socketPath` (`saddled --listen PATH`) and initializes
+ * this client's connection. Resolves to { socket, connection, initialize, attached: true }; rejects when
+ * nothing listens on the path. The socket's 'close' event marks the connection's end.
+ */
+async function attachDaemon(socketPath, clientName = 'saddle-vscode') {
+  const socket = net.createConnection(socketPath);
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('error', () => {}); // a reset after connect ends the connection through 'close'
+  const connection = new Connection(socket, socket);
+  socket.once('close', () => connection.close(new Error('the daemon closed the connection')));
+  const initialize = await initializeConnection(connection, clientName);
+  return { socket, connection, initialize, attached: true };
+}
+
+/**
+ * Ends an attached client's connection: `shutdown`, then `exit` (the daemon ends only this connection and
+ * keeps serving), then closes the socket; destroyed after `timeoutMs` if it has not closed.
+ */
+async function detachDaemon(daemon, timeoutMs = 3000) {
+  const socket = daemon.socket;
+  if (socket.destroyed) return;
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  try {
+    await Promise.race([daemon.connection.request('shutdown'), new Promise((r) => setTimeout(r, timeoutMs))]);
+    daemon.connection.notify('exit');
+  } catch (_) {
+    // Already closing.
+  }
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+/**
+ * `shutdown` then `exit`; resolves when the process has ended (killed after `timeoutMs`). For an attached
+ * daemon (attachDaemon) this ends only the connection: see detachDaemon.
+ */
 async function stopDaemon(daemon, timeoutMs = 3000) {
+  if (daemon.attached) return detachDaemon(daemon, timeoutMs);
   const child = daemon.process;
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -218,4 +268,6 @@ async function stopDaemon(daemon, timeoutMs = 3000) {
   clearTimeout(timer);
 }
 
-module.exports = { FrameParser, Connection, RpcError, encode, stringify, toNumber, startDaemon, stopDaemon };
+module.exports = {
+  FrameParser, Connection, RpcError, encode, stringify, toNumber, startDaemon, stopDaemon, attachDaemon, detachDaemon,
+};

@@ -10,6 +10,8 @@ M.namespace = vim.api.nvim_create_namespace('saddle')
 
 local config = {
   cmd = { 'saddled' },
+  -- Path of a running daemon's socket (saddled --listen PATH): attach to it instead of spawning.
+  socket = nil,
   -- Echo status and diagnoses with nvim_echo (off in tests).
   echo = true,
 }
@@ -58,7 +60,8 @@ local function error_text(err)
 end
 
 --- Configures the plugin. `opts.cmd`: the daemon command, a list (default `{'saddled'}`);
---- `opts.echo`: echo results (default true).
+--- `opts.socket`: a running daemon's socket path (`saddled --listen PATH`): attach instead of spawning
+--- (a leading `~` is expanded); `opts.echo`: echo results (default true).
 function M.setup(opts)
   config = vim.tbl_extend('force', config, opts or {})
 end
@@ -232,9 +235,19 @@ function M.start(callback)
     if callback then callback(nil, { capabilities = S.capabilities, serverInfo = S.server_info }) end
     return true
   end
+  local socket = config.socket and vim.fn.expand(config.socket) or nil
   local cmd = config.cmd
   if type(cmd) == 'string' then cmd = { cmd } end
-  if vim.fn.executable(cmd[1]) ~= 1 then
+  if socket then
+    local stat = vim.loop.fs_stat(socket)
+    if stat == nil or stat.type ~= 'socket' then
+      local msg = 'saddle: no daemon socket at ' .. socket .. ' (start one: saddled --listen ' .. socket .. ')'
+      S.last_error = msg
+      echo(msg, 'ErrorMsg')
+      if callback then callback({ code = -32099, message = msg }, nil) end
+      return false, msg
+    end
+  elseif vim.fn.executable(cmd[1]) ~= 1 then
     local msg = 'saddle: daemon not found or not executable: ' .. tostring(cmd[1])
     S.last_error = msg
     echo(msg, 'ErrorMsg')
@@ -243,10 +256,13 @@ function M.start(callback)
   end
   S.capabilities, S.run, S.bufnr, S.state, S.diagnosis, S.verdict = nil, nil, nil, nil, nil, nil
   S.steps, S.progress, S.logs = {}, {}, {}
-  local ok, client = pcall(rpc.start, cmd, {
+  local this
+  local dispatchers = {
     notification = on_notification,
     server_request = function() return nil, vim.lsp.rpc.rpc_response_error(-32601) end,
     on_exit = function(code, signal)
+      -- A previous connection's late exit must not drop the current one.
+      if this ~= nil and S.client ~= this then return end
       S.client = nil
       S.exit = { code = code, signal = signal }
       updated()
@@ -254,7 +270,15 @@ function M.start(callback)
     on_error = function(code, err)
       S.last_error = string.format('rpc error %s: %s', tostring(code), vim.inspect(err))
     end,
-  })
+  }
+  local ok, client
+  if socket then
+    ok, client = pcall(rpc.connect, socket, dispatchers)
+  else
+    ok, client = pcall(rpc.start, cmd, dispatchers)
+  end
+  S.attached = socket
+  if ok then this = client end
   if not ok then
     S.last_error = tostring(client)
     if callback then callback({ code = -32099, message = S.last_error }, nil) end
@@ -388,7 +412,8 @@ function M.diagnose(callback)
   end)
 end
 
---- Shuts the daemon down (`shutdown`, then `exit`).
+--- Shuts the daemon down (`shutdown`, then `exit`). Attached to a socket (`opts.socket`), this ends
+--- only this client's connection: the daemon keeps serving its other clients.
 function M.shutdown(callback)
   if S.client == nil then
     if callback then callback(nil, nil) end
@@ -397,9 +422,10 @@ function M.shutdown(callback)
   local client = S.client
   M.request('shutdown', nil, function(err, result)
     pcall(client.notify, 'exit', vim.empty_dict())
+    -- A socket client closes its end once exit is written; a spawned daemon gets time to exit.
     vim.defer_fn(function()
       if not client.is_closing() then client.terminate() end
-    end, 500)
+    end, S.attached and 100 or 500)
     if callback then callback(err, result) end
   end)
 end
