@@ -7,7 +7,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { createStub, install, documentOf } = require('./vscode-stub');
+const { createStub, install, documentOf, until } = require('./vscode-stub');
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const daemon = process.env.SADDLED || path.join(repo, '.build', 'debug', 'saddled');
@@ -21,22 +21,6 @@ const rpc = require('../src/rpc');
 
 const example = fs.readFileSync(path.join(__dirname, 'fixtures', 'xor.saddle.json'), 'utf8');
 
-function until(session, cond, ms, what) {
-  return new Promise((resolve, reject) => {
-    if (cond()) return resolve();
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-    const sub = session.onDidChange(() => {
-      if (cond()) {
-        clearTimeout(timer);
-        sub.dispose();
-        resolve();
-      }
-    });
-  });
-}
 
 async function waitForSocket(ms) {
   const deadline = Date.now() + ms;

@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { createStub, install, documentOf } = require('./vscode-stub');
+const { createStub, install, documentOf, until } = require('./vscode-stub');
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const daemon = process.env.SADDLED || path.join(repo, '.build', 'debug', 'saddled');
@@ -32,23 +32,6 @@ function writeRunFile(text, name = 'xor.saddle.json') {
   return documentOf(file, text);
 }
 
-/** Resolves when `cond()` holds after a session change (or at once); rejects after `ms`. */
-function until(session, cond, ms, what) {
-  return new Promise((resolve, reject) => {
-    if (cond()) return resolve();
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-    const sub = session.onDidChange(() => {
-      if (cond()) {
-        clearTimeout(timer);
-        sub.dispose();
-        resolve();
-      }
-    });
-  });
-}
 
 function runFileUnsupported(e) {
   return e && e.code === -32602 && /runFile/.test(e.message) && /not a known field/.test(e.message);

@@ -136,4 +136,22 @@ function documentOf(fsPath, text) {
     languageId: 'json', getText: () => text };
 }
 
-module.exports = { createStub, install, documentOf };
+/** Resolves when `cond()` holds after a session change (or at once); rejects after `ms`. */
+function until(session, cond, ms, what) {
+  return new Promise((resolve, reject) => {
+    if (cond()) return resolve();
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+    }, ms);
+    const sub = session.onDidChange(() => {
+      if (cond()) {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve();
+      }
+    });
+  });
+}
+
+module.exports = { createStub, install, documentOf, until };
