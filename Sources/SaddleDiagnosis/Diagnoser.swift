@@ -13,9 +13,11 @@
 ///    gradient- or weight-norm growth above `divergenceNormGrowth` while the loss is not falling.
 ///    Growth does not count at the *edge of stability*: lr·λ_max within `edgeOfStability`·(1 ±
 ///    `edgeOfStabilityBand`) while the windowed loss still falls on average (least-squares slope < 0).
-/// 2. **dataPipelineStall** — any of: data-wait share ≥ `dataWaitShare`; throughput drop ≥
-///    `throughputDrop`; repeated-batch share ≥ `repeatedBatchShare`; mean normalized label entropy ≤
-///    `labelEntropy`. Needs no curvature and no model.
+/// 2. **dataPipelineStall** — repeated-batch share ≥ `repeatedBatchShare` or mean normalized label entropy ≤
+///    `labelEntropy` (the model sees little); or data-wait share ≥ `dataWaitShare` or throughput drop ≥
+///    `throughputDrop` (each only with a mean data wait ≥ `dataWaitMinimum`) — except that when the gradient
+///    is small (3) and curvature or a probe was measured, step 4 decides first and the timing items are
+///    recorded without deciding: faster data would not carry a step further. Needs no curvature and no model.
 /// 3. Gradient test. The gradient is *small* if ‖g‖ ≤ max(`smallGradientAbsolute`·max(1, |f|),
 ///    `smallGradientRelative`·early scale), the early scale being the median gradient norm of the first
 ///    `earlyWindow` steps (or ``Evidence/earlyGradNorm``).

@@ -40,9 +40,33 @@ struct Procedure {
 
     mutating func decide() -> (Verdict, String) {
         if let outcome = divergence() { return outcome }
-        if let outcome = pipeline() { return outcome }
-        guard let g = gradNorm else { return withoutGradient() }
-        let threshold = max(t.smallGradientAbsolute * lossScale, earlyGradNorm.map { t.smallGradientRelative * $0 } ?? 0)
+        // Repeated or one-label batches: the model sees little, which flattens the loss itself.
+        if let outcome = pipeline(kind: "content") { return outcome }
+        guard let g = gradNorm else { return pipeline(kind: "timing") ?? withoutGradient() }
+        // With a small gradient and measured curvature (or probes), the optimization itself explains a flat
+        // loss: faster data would not carry a step further. Timing evidence is then recorded, not decisive.
+        if g <= smallGradientThreshold && curvatureMeasured {
+            let outcome = gradientTest(g)
+            _ = pipeline(kind: "timing", decisive: false)
+            return outcome
+        }
+        if let outcome = pipeline(kind: "timing") { return outcome }
+        return gradientTest(g)
+    }
+
+    var smallGradientThreshold: Double {
+        max(t.smallGradientAbsolute * lossScale, earlyGradNorm.map { t.smallGradientRelative * $0 } ?? 0)
+    }
+
+    /// Whether anything beyond the gradient speaks about the landscape here.
+    var curvatureMeasured: Bool {
+        e.lambdaMin != nil || e.lambdaMax != nil || e.negativeSpectralMass != nil || e.escapeProbe != nil
+            || e.perturbationProbe != nil
+    }
+
+    /// Steps 3–5 for a known gradient norm.
+    mutating func gradientTest(_ g: Double) -> (Verdict, String) {
+        let threshold = smallGradientThreshold
         let small = g <= threshold
         let note = earlyGradNorm.map { "threshold = max(\(t.smallGradientAbsolute)·max(1,|f|), \(t.smallGradientRelative)·early scale \($0))" }
             ?? "threshold = \(t.smallGradientAbsolute)·max(1, |f|) (no early gradient scale known)"
@@ -118,13 +142,14 @@ struct Procedure {
         return (.diverging, best.2 + " over the last \(t.plateauWindow) steps")
     }
 
-    /// Step 2.
-    mutating func pipeline() -> (Verdict, String)? {
+    /// Step 2, for one kind of evidence: "timing" (data-wait share, throughput drop) or "content" (repeated
+    /// batches, one-label batches). With `decisive` false the items are recorded and nothing is decided.
+    mutating func pipeline(kind: String, decisive: Bool = true) -> (Verdict, String)? {
         var candidates: [(Int, Double, String, String)] = []
         func check(_ name: String, _ value: Double?, _ threshold: Double, _ comparison: Comparison, _ note: String,
                    _ reason: String, _ flag: String)
         {
-            guard let value, value.isFinite else { return }
+            guard flag == kind, let value, value.isFinite else { return }
             let holds = comparison == .greaterOrEqual ? value >= threshold : value <= threshold
             let i = ledger.add(EvidenceItem(name: name, value: value, threshold: threshold, comparison: comparison,
                                             holds: holds, concerns: .dataPipelineStall, supports: holds, note: note))
@@ -145,7 +170,7 @@ struct Procedure {
         check("labelEntropy", e.labelEntropy ?? h.labelEntropy, t.labelEntropy, .lessOrEqual,
               "mean normalized label entropy of recent batches (0 = one label per batch)",
               "batches hold a single label", "content")
-        guard let best = candidates.max(by: { $0.1 < $1.1 }) else { return nil }
+        guard decisive, let best = candidates.max(by: { $0.1 < $1.1 }) else { return nil }
         for c in candidates { flags.insert(c.3) }
         ledger.decide(best.0, for: .dataPipelineStall, strength: best.1)
         return (.dataPipelineStall, best.2)

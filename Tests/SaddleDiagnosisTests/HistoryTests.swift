@@ -148,6 +148,25 @@ final class HistoryTests: XCTestCase {
         XCTAssertEqual(Diagnoser.diagnose(Evidence(history: history)).verdict, .dataPipelineStall)
     }
 
+    /// Slow data cannot explain a flat loss when the gradient vanishes and the curvature is measured: the
+    /// landscape decides, and the waits stay in the evidence. Without curvature, the waits decide.
+    func testSmallGradientWithMeasuredCurvatureOutranksDataWaits() {
+        var history = Self.series(60, loss: { _ in 0.8 }, grad: { _ in 1e-9 })
+        for i in history.indices {
+            history[i].dataWait = 0.01
+            history[i].compute = 0.001
+        }
+        var evidence = Evidence(history: history)
+        XCTAssertEqual(Diagnoser.diagnose(evidence).verdict, .dataPipelineStall, "no curvature: the waits decide")
+        evidence.lambdaMin = -0.5
+        evidence.lambdaMax = 2
+        let d = Diagnoser.diagnose(evidence)
+        XCTAssertEqual(d.verdict, .saddle)
+        let waits = d.evidence.first { $0.name == "dataWaitShare" }
+        XCTAssertEqual(waits?.holds, true, "the waits are reported")
+        XCTAssertEqual(waits?.decisive, false, "but they do not decide")
+    }
+
     func testRepeatedBatchesArePipelineStall() {
         var history = Self.series(40, loss: { exp(-0.01 * Double($0)) }, grad: { _ in 1 })
         for i in history.indices { history[i].fingerprint = i < 20 ? "batch-\(i)" : "batch-7" }
