@@ -25,15 +25,12 @@ enum CurvatureEigen: RPCMethod {
         var seed: UInt64
 
         init(from reader: JSONReader) throws(JSONShapeError) {
-            _ = try reader.object(allowing: ObjectiveRequest.fields.union(OperatorOptions.fields).union(
-                ["largest", "smallest", "tolerance", "maxIterations", "method", "keepVectors", "seed"]))
+            _ = try reader.object(allowing: ObjectiveRequest.fields.union(OperatorOptions.fields).union(LanczosSettings.fields).union(
+                ["method", "keepVectors", "seed"]))
             request = try ObjectiveRequest(from: reader)
             options = try OperatorOptions(from: reader)
-            largest = try reader["largest"].int(default: 1, min: 0, max: 1000)
-            smallest = try reader["smallest"].int(default: 1, min: 0, max: 1000)
-            if largest + smallest == 0 { throw reader["largest"].fail("and `params.smallest` are both 0; ask for at least one eigenvalue") }
-            tolerance = try reader["tolerance"].double(default: 1e-6, min: 0)
-            maxIterations = try reader["maxIterations"].optionalInt(min: 1, max: 1_000_000)
+            let lanczos = try LanczosSettings(from: reader, maxCount: 1000)
+            (largest, smallest, tolerance, maxIterations) = (lanczos.largest, lanczos.smallest, lanczos.tolerance, lanczos.maxIterations)
             method = try reader["method"].enumCase(Method.self, default: .lanczos)
             keepVectors = try reader["keepVectors"].bool(default: false)
             seed = try readSeed(reader["seed"])
