@@ -349,6 +349,105 @@ def create_run(client: Client, model: StepModel, name: str) -> Tuple[str, bool]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Profile: where diagnose's time goes, on a quiet daemon, as the run grows
+
+
+def profile_diagnose(args: argparse.Namespace, daemon: subprocess.Popen, socket_path: str, store: str) -> int:
+    """Fills runs as fast as the daemon takes them (no concurrent load) and at each size times `diagnose`,
+    `run/status`, `run/history` and the store's own SELECT (Python's sqlite3 on the same file, the query
+    RunStore.steps runs), for full events and for events without fingerprint/labelHistogram."""
+    import sqlite3
+
+    client = Client.connect_unix(socket_path, client_name="distributed-profile")
+    sizes = sorted({int(x) for x in args.profile_sizes.split(",")})
+    steps_needed = max(sizes) // args.ranks
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    columns = ("run_id, rank, step, epoch, loss, grad_norm, lr, data_wait, compute, throughput, fingerprint, "
+               "label_histogram")
+
+    def best(fn, rounds: int = 3) -> float:
+        times = []
+        for _ in range(rounds):
+            t = time.monotonic()
+            fn()
+            times.append(time.monotonic() - t)
+        return min(times)
+
+    print(f"profile: {args.ranks} ranks, quiet daemon, best of 3 (ms); rows = events in the run")
+    print(f"{'variant':>9} {'rows':>8} {'diagnose':>9} {'status':>7} {'hist/1':>7} {'scan':>7} {'rank0':>7} {'groupby':>8}")
+    for variant in ("full", "lean"):
+        model = StepModel(args.ranks, args.rate, steps_needed, args.straggler, allreduce=not args.no_allreduce)
+        run, model.allreduce = create_run(client, model, f"profile-{variant}")
+        done_steps = 0
+        for size in sizes:
+            target = size // args.ranks
+            pending: List[Dict[str, Any]] = []
+            for k in range(done_steps, target):
+                for r in range(args.ranks):
+                    e = model.event(r, k)
+                    if variant == "lean":
+                        e.pop("fingerprint")
+                        e.pop("labelHistogram")
+                    pending.append(e)
+                    if len(pending) == 10_000:
+                        client.request("run/ingest", {"run": run, "steps": pending}, timeout=120)
+                        pending = []
+            if pending:
+                client.request("run/ingest", {"run": run, "steps": pending}, timeout=120)
+            done_steps = target
+            rows = target * args.ranks
+            d = best(lambda: client.request("diagnose", {"run": run}, timeout=300))
+            s = best(lambda: client.request("run/status", {"run": run}, timeout=60))
+            h = best(lambda: client.request("run/history", {"run": run, "maxPoints": 1}, timeout=300))
+            # SQLite's own cost, rows never leave C: the scan RunStore.steps does (every column touched),
+            # one rank's steps (what today's diagnose keeps), and per-step consensus plus per-rank figures
+            # computed by SQL (what a rank-aware diagnose needs) instead of decoding every row.
+            scan = best(lambda: db.execute(
+                "SELECT count(*), sum(rank), sum(step), sum(epoch), sum(loss), sum(grad_norm), sum(lr), sum(data_wait), "
+                "sum(compute), sum(throughput), sum(length(fingerprint)), sum(length(label_histogram)) FROM steps "
+                "WHERE run_id = ? AND step >= 0 AND step <= ?", (run, 2**62)).fetchall())
+            rank0 = best(lambda: db.execute(f"SELECT {columns} FROM steps WHERE run_id = ? AND rank = 0 ORDER BY step",
+                                            (run,)).fetchall())
+            group = best(lambda: (
+                db.execute("SELECT step, avg(loss), avg(grad_norm), max(compute), avg(data_wait) FROM steps "
+                           "WHERE run_id = ? GROUP BY step ORDER BY step", (run,)).fetchall(),
+                db.execute("SELECT rank, count(*), max(step), avg(loss), avg(compute), avg(data_wait) FROM steps "
+                           "WHERE run_id = ? GROUP BY rank", (run,)).fetchall()))
+            print(f"{variant:>9} {rows:>8,} {d * 1e3:>9.1f} {s * 1e3:>7.1f} {h * 1e3:>7.1f} {scan * 1e3:>7.1f} "
+                  f"{rank0 * 1e3:>7.1f} {group * 1e3:>8.1f}")
+        if variant == "full" and args.perf:
+            perf_diagnose(client, run, daemon.pid)
+    db.close()
+    client.close()
+    print(f"daemon memory after profiling: {proc_memory(daemon.pid)}")
+    return 0
+
+
+def perf_diagnose(client: Client, run: str, pid: int, seconds: float = 8.0) -> None:
+    """Samples the daemon with `perf record` while diagnose runs back to back; prints the top symbols."""
+    data = os.path.join(tempfile.gettempdir(), f"saddle-diagnose-{pid}.perf")
+    perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.monotonic() + seconds
+    calls = 0
+    while time.monotonic() < end:
+        client.request("diagnose", {"run": run}, timeout=300)
+        calls += 1
+    perf.wait()
+    report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "symbol", "--stdio", "-g", "none",
+                             "--percent-limit", "1.5"], capture_output=True, text=True).stdout
+    try:
+        report = subprocess.run(["swift", "demangle", "--simplified"], input=report, capture_output=True,
+                                text=True).stdout or report
+    except OSError:
+        pass
+    print(f"perf: {calls} diagnose calls in {seconds:g} s; self time by symbol (>= 1.5%):")
+    for line in report.splitlines():
+        if line.strip() and not line.startswith("#"):
+            print("  " + line.strip()[:160])
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def main() -> int:
@@ -368,6 +467,10 @@ def main() -> int:
     parser.add_argument("--no-build", action="store_true", help="use --saddled as it is")
     parser.add_argument("--diagnose-p99-ms", type=float, default=50.0, help="target for diagnose p99")
     parser.add_argument("--json", default=None, help="write the figures to this file")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of the load: time diagnose/run/status/run/history and the raw SELECT by run size")
+    parser.add_argument("--profile-sizes", default="12800,51200,153600", help="run sizes (events) for --profile")
+    parser.add_argument("--perf", action="store_true", help="with --profile: perf-sample diagnose at the largest size")
     args = parser.parse_args()
     if args.ranks < 1 or args.rate <= 0 or args.seconds <= 0 or args.batch <= 0 or args.workers < 1:
         parser.error("--ranks, --rate, --seconds, --batch and --workers must be positive")
@@ -382,6 +485,8 @@ def main() -> int:
     model = StepModel(args.ranks, args.rate, total_steps, args.straggler, allreduce=not args.no_allreduce)
     daemon = start_daemon(args.saddled, socket_path, store, max_clients=args.ranks + 8)
     try:
+        if args.profile:
+            return profile_diagnose(args, daemon, socket_path, store)
         return run_benchmark(args, daemon, socket_path, store, model, total_steps)
     finally:
         if daemon.poll() is None:
