@@ -576,6 +576,7 @@ def run_benchmark(args: argparse.Namespace, daemon: subprocess.Popen, socket_pat
         windows.append((lo, hi, percentiles([x for s, x in mon["diagnose"] if lo <= s < hi]),
                         percentiles([x for s, x in mon["status"] if lo <= s < hi])))
     peak_rss = max(m["VmRSS"] for _, m, _ in samples) if samples else mem_end["VmRSS"]
+    peak_threads = max(m.get("Threads", 0) for _, m, _ in samples) if samples else mem_end.get("Threads", 0)
 
     print(f"saddled {args.saddled}, store {store}")
     print(f"job: {args.ranks} ranks x {args.rate:g} steps/s for {wall:g} s = {expected:,} events "
@@ -599,8 +600,8 @@ def run_benchmark(args: argparse.Namespace, daemon: subprocess.Popen, socket_pat
     print(f"diagnose after the job ({stored:,} rows): {final_diagnose_s * 1e3:.1f} ms, verdict "
           f"{final_diagnosis.get('verdict')}")
     print(f"daemon memory: VmRSS {mem_start['VmRSS'] / 1024:.1f} MiB at start, {mem_end['VmRSS'] / 1024:.1f} MiB at end "
-          f"(peak sampled {peak_rss / 1024:.1f} MiB), VmHWM {mem_end['VmHWM'] / 1024:.1f} MiB; threads "
-          f"{mem_end.get('Threads')}; CPU {cpu_end - cpu_start:.1f} s ({(cpu_end - cpu_start) / (finished - t0 + 1e-9):.2f} cores)")
+          f"(peak sampled {peak_rss / 1024:.1f} MiB), VmHWM {mem_end['VmHWM'] / 1024:.1f} MiB; threads at most "
+          f"{peak_threads} (sampled); CPU {cpu_end - cpu_start:.1f} s ({(cpu_end - cpu_start) / (finished - t0 + 1e-9):.2f} cores)")
     if os.path.exists(store):
         size = sum(os.path.getsize(p) for p in (store, store + "-wal") if os.path.exists(p))
         print(f"store: {size / 2**20:.1f} MiB on disk ({size / max(1, stored):.0f} B per step, WAL included)")
@@ -616,7 +617,7 @@ def run_benchmark(args: argparse.Namespace, daemon: subprocess.Popen, socket_pat
             "offered": offered, "acknowledgedPerSecond": accepted / (finished - t0), "sent": sent, "accepted": accepted,
             "stored": stored, "expected": expected, "ingest": ingest, "status": status, "diagnose": diagnose,
             "lag": lag, "memoryStart": mem_start, "memoryEnd": mem_end, "peakRSSkB": peak_rss,
-            "daemonCPUSeconds": cpu_end - cpu_start, "generatorCPUSeconds": gen_cpu,
+            "daemonCPUSeconds": cpu_end - cpu_start, "peakThreads": peak_threads, "generatorCPUSeconds": gen_cpu,
             "diagnoseSeries": mon["diagnose"], "statusSeries": mon["status"], "finalDiagnoseSeconds": final_diagnose_s,
             "lastDiagnosis": mon.get("lastDiagnosis")}, indent=1))
     return 0
