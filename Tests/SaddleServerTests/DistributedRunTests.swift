@@ -12,7 +12,7 @@ final class DistributedRunTests: XCTestCase {
         for rank in 0..<ranks {
             let events: [JSON] = steps.map { step in
                 var e: [String: JSON] = [
-                    "rank": .int(rank), "step": .int(step), "epoch": .int(step / 10),
+                    "rank": .int(rank), "worldSize": 5, "step": .int(step), "epoch": .int(step / 10), "allreduceSeconds": 0.001,
                     "loss": .double(2 - 0.01 * Double(step) + 0.01 * Double(rank)), "gradNorm": 1, "lr": 0.1,
                     "dataWaitSeconds": 0.0002, "computeSeconds": 0.002,
                     "fingerprint": .string("e\(step / 10)-r\(rank)-\(step)"),
@@ -30,9 +30,16 @@ final class DistributedRunTests: XCTestCase {
 
     func testAStragglerIsNamedAndEveryRankIsSummarized() throws {
         let h = ServerHarness()
-        let run = try ingest(h, run: nil, steps: 0..<60) { rank, e in if rank == 2 { e["computeSeconds"] = 0.03 } }
+        let run = try ingest(h, run: nil, steps: 0..<60) { rank, e in
+            if rank == 2 { e["computeSeconds"] = 0.03 } else { e["allreduceSeconds"] = 0.028 }
+        }
         let d = try h.call("diagnose", ["run": .string(run)])
         XCTAssertEqual(d["verdict"], "straggler", "\(d["reason"] ?? .null)")
+        XCTAssertEqual(d["ranks"]?["worldSize"], 5)
+        XCTAssertEqual(d["ranks"]?["missing"], [4], "rank 4 of 5 never reported")
+        XCTAssertEqual(d["ranks"]?["perRank"]?[0]?["allreduceWait"]?.doubleValue ?? 0, 0.028, accuracy: 1e-12)
+        let wait = d["evidence"]?.arrayValue?.first { $0["name"] == "allreduceWait" }
+        XCTAssertEqual(wait?["value"]?.doubleValue ?? 0, 0.028, accuracy: 1e-12)
         XCTAssertEqual(d["ranks"]?["implicated"], [2])
         XCTAssertEqual(d["ranks"]?["reporting"], [0, 1, 2, 3])
         XCTAssertEqual(d["ranks"]?["perRank"]?.arrayValue?.count, 4)

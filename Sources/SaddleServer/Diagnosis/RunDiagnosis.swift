@@ -10,7 +10,8 @@ extension StepRecord {
     init(_ event: StepEvent) {
         self.init(step: event.step, loss: event.loss, gradNorm: event.gradNorm, learningRate: event.lr,
                   dataWait: event.dataWaitSeconds, compute: event.computeSeconds, throughput: event.samplesPerSecond,
-                  fingerprint: event.fingerprint, labelHistogram: event.labelHistogram, epoch: event.epoch)
+                  fingerprint: event.fingerprint, labelHistogram: event.labelHistogram, epoch: event.epoch,
+                  allreduceWait: event.allreduceSeconds)
     }
 }
 

@@ -107,5 +107,6 @@ final class RankWindows: Sendable {
 
     private static func add(_ event: StepEvent, to run: inout Run) {
         run.ranks[event.rank, default: Rank()].insert(StepRecord(event))
+        if let world = event.worldSize { run.worldSize = max(run.worldSize ?? 0, world) }
     }
 }
