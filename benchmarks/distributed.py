@@ -281,8 +281,9 @@ def monitor_worker(socket_path: str, run: str, t0: float, t_end: float, status_r
                 if key == "diagnose":
                     verdict = result.get("verdict", "?")
                     results["verdicts"][verdict] = results["verdicts"].get(verdict, 0) + 1
-                    results["lastDiagnosis"] = {k: result.get(k) for k in ("verdict", "confidence", "step", "ranks")
+                    results["lastDiagnosis"] = {k: result.get(k) for k in ("verdict", "confidence", "step")
                                                 if k in result}
+                    results["lastDiagnosis"]["implicated"] = (result.get("ranks") or {}).get("implicated")
             except Exception as error:  # noqa: BLE001
                 results["errors"].append(f"{method}: {error}")
             due = max(due + 1.0 / rate, time.monotonic())  # a slow answer delays the next call, never bursts
@@ -597,8 +598,11 @@ def run_benchmark(args: argparse.Namespace, daemon: subprocess.Popen, socket_pat
         rows = int(min(hi, wall) * args.rate) * args.ranks
         print(f"  t {lo:5.1f}-{hi:5.1f} s (about {rows:,} rows at the end): diagnose {ms(d)}; run/status p99 "
               f"{s['p99'] * 1e3:.1f} ms")
+    ranks_member = final_diagnosis.get("ranks") or {}
     print(f"diagnose after the job ({stored:,} rows): {final_diagnose_s * 1e3:.1f} ms, verdict "
-          f"{final_diagnosis.get('verdict')}")
+          f"{final_diagnosis.get('verdict')}, implicated ranks {ranks_member.get('implicated')}, "
+          f"{len(ranks_member.get('reporting', []))} reporting, worldSize {ranks_member.get('worldSize')}"
+          f"{', straggler was rank ' + str(args.straggler) if args.straggler is not None else ''}")
     print(f"daemon memory: VmRSS {mem_start['VmRSS'] / 1024:.1f} MiB at start, {mem_end['VmRSS'] / 1024:.1f} MiB at end "
           f"(peak sampled {peak_rss / 1024:.1f} MiB), VmHWM {mem_end['VmHWM'] / 1024:.1f} MiB; threads at most "
           f"{peak_threads} (sampled); CPU {cpu_end - cpu_start:.1f} s ({(cpu_end - cpu_start) / (finished - t0 + 1e-9):.2f} cores)")
