@@ -508,10 +508,16 @@ def _histogram(labels: Any, classes: int) -> List[int]:
     if hasattr(labels, "detach"):
         import torch
 
-        flat = labels.detach().reshape(-1).to("cpu", torch.int64)
-        if flat.numel() and (int(flat.min()) < 0 or int(flat.max()) >= classes):
-            raise ValueError(f"a label is outside 0..{classes - 1}")
-        return [int(c) for c in torch.bincount(flat, minlength=classes).tolist()]
+        flat = labels.detach().reshape(-1)
+        if flat.dtype != torch.int64:
+            flat = flat.to(torch.int64)
+        try:
+            counts = torch.bincount(flat, minlength=classes).tolist()  # one op; refuses negative labels
+        except RuntimeError:
+            raise ValueError(f"a label is negative; labels must lie in 0..{classes - 1}") from None
+        if len(counts) > classes:
+            raise ValueError(f"label {len(counts) - 1} is outside 0..{classes - 1}")
+        return counts
     counts = [0] * classes
     for v in labels:
         v = int(v)
