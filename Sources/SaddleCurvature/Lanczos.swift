@@ -121,49 +121,40 @@ public enum Lanczos {
         var largestHistory: [Double] = []
         var smallestHistory: [Double] = []
         var stopReason = StopReason.maxIterations
-        var last: SymmetricEigen.Decomposition?
-        var residuals: [Double] = []
-        var scale = 0.0
+        var last: RitzValues?
 
         while process.steps < maxIterations {
             try process.step(&products)
             let m = process.steps
-            let decomposition = try process.tridiagonalEigen()
-            last = decomposition
-            let values = decomposition.values
-            scale = values.reduce(0) { max($0, abs($1)) }
-            residuals = (0..<m).map { abs(process.residualBeta * decomposition.vectors[$0 * m + m - 1]) }
-            largestHistory.append(values[m - 1])
-            smallestHistory.append(values[0])
+            let ritz = try RitzValues(alphas: process.alphas, betas: process.betas)
+            last = ritz
+            largestHistory.append(ritz.values[m - 1])
+            smallestHistory.append(ritz.values[0])
             control.progress(Double(m) / Double(maxIterations), "Lanczos iteration \(m) of at most \(maxIterations)")
             if process.exhausted {
                 stopReason = .invariantSubspace
                 break
             }
-            if m >= max(kLargest, kSmallest) {
-                let requested = Array(0..<kSmallest) + Array((m - kLargest)..<m)
-                if requested.allSatisfy({ residuals[$0] <= options.tolerance * scale }) {
-                    stopReason = .converged
-                    break
-                }
+            if ritz.converged(largest: kLargest, smallest: kSmallest, tolerance: options.tolerance) {
+                stopReason = .converged
+                break
             }
         }
 
         let m = process.steps
-        guard let decomposition = last else {
+        guard let ritz = last else {
             throw CurvatureError.invalidArgument("Lanczos took no step; `maxIterations` must be at least 1")
         }
-        let values = decomposition.values
+        let values = ritz.values, residuals = ritz.residuals, scale = ritz.scale
         let exact = stopReason == .invariantSubspace
-        func isConverged(_ i: Int) -> Bool { exact || residuals[i] <= options.tolerance * scale }
+        func isConverged(_ i: Int) -> Bool { exact || ritz.isConverged(i, tolerance: options.tolerance) }
         func vector(_ i: Int) -> [Double] {
-            var y = process.ritzVector(decomposition.vectors[(i * m)..<((i + 1) * m)])
+            var y = process.ritzVector(ritz.decomposition.vectors[(i * m)..<((i + 1) * m)])
             let norm = Vector.norm(y)
             if norm > 0 { Vector.scale(&y, by: 1 / norm) }
             return y
         }
-        let largestIdx = (0..<min(kLargest, m)).map { m - 1 - $0 }
-        let smallestIdx = Array(0..<min(kSmallest, m))
+        let (largestIdx, smallestIdx) = ritz.extremes(largest: kLargest, smallest: kSmallest)
         if exact && m < max(kLargest, kSmallest) {
             notes.append("the Krylov space of the start vector is invariant after \(m) steps: it holds only \(m) distinct "
                 + "eigenvalues, so fewer values than requested are returned (the others repeat these or are orthogonal to the start vector)")

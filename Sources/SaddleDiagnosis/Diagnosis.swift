@@ -30,10 +30,13 @@ public struct EvidenceItem: Sendable, Equatable {
     /// Whether the verdict rests on this item.
     public var decisive: Bool
     public var note: String
+    /// The ranks this item is about (distributed runs); nil for the whole run.
+    public var ranks: [Int]?
 
     public init(name: String, value: Double, threshold: Double, comparison: Comparison, holds: Bool,
-                concerns: Verdict, supports: Bool, decisive: Bool = false, note: String)
+                concerns: Verdict, supports: Bool, decisive: Bool = false, note: String, ranks: [Int]? = nil)
     {
+        self.ranks = ranks
         self.name = name
         self.value = value
         self.threshold = threshold
@@ -72,10 +75,13 @@ public struct Diagnosis: Sendable, Equatable {
     public var recommendations: [Recommendation]
     /// Names of ``Evidence`` fields that were absent and would have sharpened the verdict.
     public var missing: [String]
+    /// For a distributed run: which ranks reported, which the verdict names, and each rank's summary.
+    public var ranks: RankDiagnosis?
 
     public init(verdict: Verdict, confidence: Double, reason: String, evidence: [EvidenceItem],
-                recommendations: [Recommendation], missing: [String])
+                recommendations: [Recommendation], missing: [String], ranks: RankDiagnosis? = nil)
     {
+        self.ranks = ranks
         self.verdict = verdict
         self.confidence = confidence
         self.reason = reason
@@ -87,11 +93,13 @@ public struct Diagnosis: Sendable, Equatable {
 
 extension EvidenceItem: JSONEncodable {
     public var json: JSON {
-        [
+        var o: [String: JSON] = [
             "name": .string(name), "value": JSON.number(value), "threshold": JSON.number(threshold),
             "comparison": .string(comparison.rawValue), "holds": .bool(holds), "pointsTo": .string(pointsTo),
             "concerns": .string(concerns.rawValue), "decisive": .bool(decisive), "note": .string(note),
         ]
+        if let ranks { o["ranks"] = .array(ranks.map { .int($0) }) }
+        return .object(o)
     }
 }
 
@@ -103,10 +111,40 @@ extension Diagnosis: JSONEncodable {
     /// `{verdict, confidence, reason, evidence: [...], recommendations: [...], missing: [...]}`; non-finite
     /// numbers as the strings "NaN", "Infinity", "-Infinity".
     public var json: JSON {
-        [
+        var o: [String: JSON] = [
             "verdict": .string(verdict.rawValue), "confidence": JSON.number(confidence), "reason": .string(reason),
             "evidence": .array(evidence.map(\.json)), "recommendations": .array(recommendations.map(\.json)),
             "missing": .array(missing.map { .string($0) }),
+        ]
+        if let ranks { o["ranks"] = ranks.json }
+        return .object(o)
+    }
+}
+
+/// The distributed part of a diagnosis: who reported, whom the verdict names, and each rank's summary.
+public struct RankDiagnosis: Sendable, Equatable, JSONEncodable {
+    /// The world size reported, or the highest rank seen + 1.
+    public var worldSize: Int
+    public var reporting: [Int]
+    /// Ranks below `worldSize` that reported no step.
+    public var missing: [Int]
+    /// Ranks the verdict names (all ranks for a stall they share; empty for a healthy run).
+    public var implicated: [Int]
+    public var perRank: [RankSummary]
+
+    public init(worldSize: Int, reporting: [Int], missing: [Int], implicated: [Int], perRank: [RankSummary]) {
+        self.worldSize = worldSize
+        self.reporting = reporting
+        self.missing = missing
+        self.implicated = implicated
+        self.perRank = perRank
+    }
+
+    public var json: JSON {
+        [
+            "worldSize": .int(worldSize), "reporting": .array(reporting.map { .int($0) }),
+            "missing": .array(missing.map { .int($0) }), "implicated": .array(implicated.map { .int($0) }),
+            "perRank": .array(perRank.map(\.json)),
         ]
     }
 }

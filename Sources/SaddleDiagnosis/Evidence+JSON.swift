@@ -9,10 +9,11 @@ extension JSONReader {
 
 extension StepRecord: JSONDecodable, JSONEncodable {
     /// The names of a step event (`run/step`, `run/ingest`, run histories, metrics logs), so that a
-    /// history is the same JSON wherever it comes from. `rank` is accepted and not used.
+    /// history is the same JSON wherever it comes from. `rank` and `worldSize` are accepted and not used
+    /// (per-rank histories go to ``RankAnalysis`` first).
     static let fields: Set<String> = [
         "step", "loss", "gradNorm", "lr", "weightNorm", "dataWaitSeconds", "computeSeconds", "samplesPerSecond",
-        "fingerprint", "labelHistogram", "rank", "epoch",
+        "fingerprint", "labelHistogram", "rank", "epoch", "allreduceSeconds", "worldSize",
     ]
 
     /// `{step, loss, gradNorm?, lr?, weightNorm?, dataWaitSeconds?, computeSeconds?, samplesPerSecond?,
@@ -34,7 +35,8 @@ extension StepRecord: JSONDecodable, JSONEncodable {
                   compute: try reader["computeSeconds"].optionalDouble(min: 0),
                   throughput: try reader["samplesPerSecond"].optionalDouble(min: 0),
                   fingerprint: try reader["fingerprint"].optionalString(), labelHistogram: histogram,
-                  epoch: try reader["epoch"].optionalInt(min: 0))
+                  epoch: try reader["epoch"].optionalInt(min: 0),
+                  allreduceWait: try reader["allreduceSeconds"].optionalDouble(min: 0))
     }
 
     public var json: JSON {
@@ -48,6 +50,7 @@ extension StepRecord: JSONDecodable, JSONEncodable {
         if let fingerprint { o["fingerprint"] = .string(fingerprint) }
         if let labelHistogram { o["labelHistogram"] = .array(labelHistogram.map { .int($0) }) }
         if let epoch { o["epoch"] = .int(epoch) }
+        if let allreduceWait { o["allreduceSeconds"] = JSON.number(allreduceWait) }
         return .object(o)
     }
 }
@@ -110,7 +113,8 @@ extension Evidence: JSONDecodable, JSONEncodable {
         "gradNorm", "earlyGradNorm", "loss", "lambdaMax", "lambdaMin", "spectralRatio", "negativeSpectralMass",
         "hessianTrace", "eigenvalueCounts", "zeroEigenvalueShare", "history", "gradientCosine", "noiseScale",
         "batchSize", "learningRate", "deadFraction", "saturatedFraction", "dataWaitShare", "throughputChange",
-        "repeatedBatchShare", "labelEntropy", "escapeProbe", "perturbationProbe", "parameterCount",
+        "repeatedBatchShare", "labelEntropy", "escapeProbe", "perturbationProbe", "parameterCount", "ranks",
+        "worldSize",
     ]
 
     /// Every member optional; unknown members rejected with the list of valid ones. Loss, gradient norm
@@ -147,6 +151,12 @@ extension Evidence: JSONDecodable, JSONEncodable {
         escapeProbe = try reader["escapeProbe"].decodeIfPresent(EscapeProbe.Result.self)
         perturbationProbe = try reader["perturbationProbe"].decodeIfPresent(PerturbationProbe.Result.self)
         parameterCount = try reader["parameterCount"].optionalInt(min: 0)
+        if let list = try reader["ranks"].optionalArray() {
+            var summaries: [RankSummary] = []
+            for item in list { summaries.append(try RankSummary(from: item)) }
+            ranks = summaries
+        }
+        worldSize = try reader["worldSize"].optionalInt(min: 1)
     }
 
     public var json: JSON {
@@ -176,6 +186,46 @@ extension Evidence: JSONDecodable, JSONEncodable {
         if let escapeProbe { o["escapeProbe"] = escapeProbe.json }
         if let perturbationProbe { o["perturbationProbe"] = perturbationProbe.json }
         if let parameterCount { o["parameterCount"] = .int(parameterCount) }
+        if !ranks.isEmpty { o["ranks"] = .array(ranks.map(\.json)) }
+        if let worldSize { o["worldSize"] = .int(worldSize) }
+        return .object(o)
+    }
+}
+
+extension RankSummary: JSONDecodable, JSONEncodable {
+    static let fields: Set<String> = [
+        "rank", "steps", "lastStep", "loss", "earlyLoss", "compute", "dataWait", "allreduceWait", "repeatedBatchShare",
+        "epochRepeatShare", "sharedBatchShare", "nonFiniteStep",
+    ]
+
+    /// `{rank, steps, lastStep, loss?, earlyLoss?, compute?, dataWait?, allreduceWait?, repeatedBatchShare?,
+    /// epochRepeatShare?, sharedBatchShare?, nonFiniteStep?}`; times in seconds, shares in [0, 1].
+    public init(from reader: JSONReader) throws(JSONShapeError) {
+        _ = try reader.object(allowing: Self.fields)
+        self.init(rank: try reader["rank"].int(min: 0), steps: try reader["steps"].int(min: 0),
+                  lastStep: try reader["lastStep"].int(),
+                  loss: try reader["loss"].optionalAnyDouble(), earlyLoss: try reader["earlyLoss"].optionalAnyDouble(),
+                  compute: try reader["compute"].optionalDouble(min: 0),
+                  dataWait: try reader["dataWait"].optionalDouble(min: 0),
+                  allreduceWait: try reader["allreduceWait"].optionalDouble(min: 0),
+                  repeatedBatchShare: try reader["repeatedBatchShare"].optionalDouble(min: 0, max: 1),
+                  epochRepeatShare: try reader["epochRepeatShare"].optionalDouble(min: 0, max: 1),
+                  sharedBatchShare: try reader["sharedBatchShare"].optionalDouble(min: 0, max: 1),
+                  nonFiniteStep: try reader["nonFiniteStep"].optionalInt())
+    }
+
+    public var json: JSON {
+        var o: [String: JSON] = ["rank": .int(rank), "steps": .int(steps), "lastStep": .int(lastStep)]
+        func put(_ name: String, _ value: Double?) { if let value { o[name] = JSON.number(value) } }
+        put("loss", loss)
+        put("earlyLoss", earlyLoss)
+        put("compute", compute)
+        put("dataWait", dataWait)
+        put("allreduceWait", allreduceWait)
+        put("repeatedBatchShare", repeatedBatchShare)
+        put("epochRepeatShare", epochRepeatShare)
+        put("sharedBatchShare", sharedBatchShare)
+        if let nonFiniteStep { o["nonFiniteStep"] = .int(nonFiniteStep) }
         return .object(o)
     }
 }

@@ -24,13 +24,16 @@ public struct StepRecord: Sendable, Equatable {
     /// The epoch of the step, when known (a batch repeated within an epoch is a stall; across epochs it
     /// may be full-batch training).
     public var epoch: Int?
+    /// Seconds the step waited in the gradient all-reduce (distributed runs; where it can be measured).
+    public var allreduceWait: Double?
 
     public init(step: Int, loss: Double, gradNorm: Double? = nil, learningRate: Double? = nil,
                 weightNorm: Double? = nil, dataWait: Double? = nil, compute: Double? = nil,
                 throughput: Double? = nil, fingerprint: String? = nil, labelHistogram: [Int]? = nil,
-                epoch: Int? = nil)
+                epoch: Int? = nil, allreduceWait: Double? = nil)
     {
         self.epoch = epoch
+        self.allreduceWait = allreduceWait
         self.step = step
         self.loss = loss
         self.gradNorm = gradNorm
@@ -115,6 +118,11 @@ public struct Evidence: Sendable, Equatable {
     public var perturbationProbe: PerturbationProbe.Result?
     /// Number of parameters.
     public var parameterCount: Int?
+    /// Per-rank summaries of a distributed run (empty for one process); ``history`` is then the
+    /// consensus over ranks (see ``RankAnalysis``).
+    public var ranks: [RankSummary] = []
+    /// The run's world size, where reported (ranks that never reported are then known).
+    public var worldSize: Int?
 
     public init(gradNorm: Double? = nil, earlyGradNorm: Double? = nil, loss: Double? = nil,
                 lambdaMax: Double? = nil, lambdaMin: Double? = nil, spectralRatio: Double? = nil,

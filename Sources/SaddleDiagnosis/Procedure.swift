@@ -6,6 +6,8 @@ struct Procedure {
     var ledger = Ledger()
     /// Facts that shape the recommendations.
     var flags: Set<String> = []
+    /// Ranks the verdict names (distributed runs).
+    var implicated: [Int] = []
 
     init(evidence: Evidence, thresholds: Thresholds) {
         e = evidence
@@ -39,6 +41,7 @@ struct Procedure {
     // MARK: The procedure
 
     mutating func decide() -> (Verdict, String) {
+        if e.ranks.count >= 2, let outcome = crossRank() { return outcome }
         if let outcome = divergence() { return outcome }
         // Repeated or one-label batches: the model sees little, which flattens the loss itself.
         if let outcome = pipeline(kind: "content") { return outcome }
@@ -470,7 +473,8 @@ struct Procedure {
         let completeness = max(0.6, Elementary.pow(0.9, Double(ledger.missing.count)))
         let confidence = min(1, max(0, (0.5 + 0.5 * margin) * completeness))
         return Diagnosis(verdict: verdict, confidence: confidence, reason: reason, evidence: ledger.items,
-                         recommendations: recommendations(for: verdict), missing: ledger.missing)
+                         recommendations: recommendations(for: verdict), missing: ledger.missing,
+                         ranks: rankDiagnosis(verdict: verdict))
     }
 
     func recommendations(for verdict: Verdict) -> [Recommendation] {
@@ -482,6 +486,7 @@ struct Procedure {
             var list: [Recommendation] = []
             if flags.contains("timing") { list.append(Remedies.dataLoader) }
             if flags.contains("content") { list.append(Remedies.shuffleAndSampler) }
+            if flags.contains("sampler") { list.append(Remedies.distributedSampler) }
             return list
         case .saddle:
             var list: [Recommendation] = []
@@ -497,6 +502,10 @@ struct Procedure {
             if flags.contains("sharpness") { list.append(Remedies.smallerLearningRate) }
             if flags.contains("noise") { list.append(Remedies.largerBatch) }
             return list + [Remedies.adaptiveMethod, Remedies.momentum]
+        case .straggler:
+            return [Remedies.stragglerRank]
+        case .rankDivergence:
+            return [Remedies.replicaSync]
         case .progressing:
             return []
         }

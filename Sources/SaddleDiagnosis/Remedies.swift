@@ -45,9 +45,25 @@ public enum Remedies {
         text: "Check shuffling and the sampler: batches repeat or hold a single label, so the model sees "
             + "little of the data set.")
 
+    public static let stragglerRank = Recommendation(
+        id: "stragglerRank",
+        text: "Look at the slow rank's machine: another process on its cores, thermal throttling, a slower "
+            + "device or an uneven shard (bucket samples by length); every other rank waits for it at each "
+            + "all-reduce.")
+    public static let replicaSync = Recommendation(
+        id: "replicaSync",
+        text: "Keep the replicas in step: start every rank from the same weights (broadcast from rank 0 or "
+            + "one seed), all-reduce every gradient (DistributedDataParallel, no unused parameters skipped), "
+            + "and sync buffers such as batch-norm statistics.")
+    public static let distributedSampler = Recommendation(
+        id: "distributedSampler",
+        text: "Give each rank its own shard and a new order each epoch: DistributedSampler(shuffle=True) with "
+            + "sampler.set_epoch(epoch) called before every epoch.")
+
     /// Every remedy, in a fixed order.
     public static let all: [Recommendation] = [
         momentum, adaptiveMethod, largerLearningRateOrWarmRestart, noiseInjection, negativeCurvatureStep,
         normalizationOrActivation, smallerLearningRate, largerBatch, findNonFinite, dataLoader, shuffleAndSampler,
+        stragglerRank, replicaSync, distributedSampler,
     ]
 }

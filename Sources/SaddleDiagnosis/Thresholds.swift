@@ -59,6 +59,14 @@ public struct Thresholds: Sendable, Equatable {
     public var repeatedBatchShare = 0.5
     /// Mean normalized label entropy at or below this → stall (one-label batches). Default 0.1.
     public var labelEntropy = 0.1
+    /// A rank is slow when its compute (or data wait) exceeds the median over ranks by at least this
+    /// share of the median step (compute + data wait). Default 0.5.
+    public var rankImbalance = 0.5
+    /// Seconds: a rank's excess compute or data wait counts only from this long (timer noise). Default 0.002.
+    public var rankDelayMinimum = 0.002
+    /// A rank's recent median loss off the median over ranks by at least this (relative) → its replica
+    /// drifted, when it was not that far off early. Default 0.5.
+    public var rankLossDeviation = 0.5
 
     public init() {}
 
@@ -122,6 +130,12 @@ public struct Thresholds: Sendable, Equatable {
              meaning: "stall if at least this share of recent batches repeat"),
         Info(name: "labelEntropy", defaultValue: 0.1, isInteger: false, minimum: 0, maximum: 1,
              meaning: "stall if recent batches' mean normalized label entropy is at most this"),
+        Info(name: "rankImbalance", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
+             meaning: "a rank is slow if its compute or data wait exceeds the median over ranks by this share of the median step"),
+        Info(name: "rankDelayMinimum", defaultValue: 0.002, isInteger: false, minimum: 0, maximum: 3600,
+             meaning: "seconds: a rank's excess compute or data wait counts only from this long"),
+        Info(name: "rankLossDeviation", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
+             meaning: "ranks diverge if a rank's recent median loss is off the median over ranks by this (relative), and was not early"),
     ]
 
     /// The value of the threshold `name`, or `nil` for an unknown name.
@@ -151,6 +165,9 @@ public struct Thresholds: Sendable, Equatable {
         case "throughputDrop": return throughputDrop
         case "repeatedBatchShare": return repeatedBatchShare
         case "labelEntropy": return labelEntropy
+        case "rankImbalance": return rankImbalance
+        case "rankDelayMinimum": return rankDelayMinimum
+        case "rankLossDeviation": return rankLossDeviation
         default: return nil
         }
     }
@@ -183,6 +200,9 @@ public struct Thresholds: Sendable, Equatable {
         case "throughputDrop": throughputDrop = value
         case "repeatedBatchShare": repeatedBatchShare = value
         case "labelEntropy": labelEntropy = value
+        case "rankImbalance": rankImbalance = value
+        case "rankDelayMinimum": rankDelayMinimum = value
+        case "rankLossDeviation": rankLossDeviation = value
         default: return false
         }
         return true

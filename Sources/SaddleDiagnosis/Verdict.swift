@@ -14,6 +14,11 @@ public enum Verdict: String, Sendable, CaseIterable, Equatable, Hashable {
     /// The model waits for data or sees little: data-wait share, throughput drop, repeated batches,
     /// one-label batches.
     case dataPipelineStall
+    /// Distributed runs: one or a few ranks compute far longer than the others, which wait for them at
+    /// every all-reduce.
+    case straggler
+    /// Distributed runs: a rank's loss drifts away from the other ranks' (replicas out of sync).
+    case rankDivergence
     /// The loss falls (or, for a single point, the gradient is not small).
     case progressing
 }

@@ -67,3 +67,14 @@ def test_cancel_long_eigen_run(daemon):
     answer = daemon.wait(id, timeout=30)
     assert answer["error"]["code"] == -32800
     assert time.monotonic() - started < 2
+
+
+def test_ritz_of_an_external_tridiagonal(daemon):
+    """curvature/ritz: tridiag(1, 2, 1) of order 3 has eigenvalues 2 ± √2 and 2; β_3 = 0.5 gives residuals 0.25."""
+    result = daemon.result("curvature/ritz", {"alphas": [2, 2, 2], "betas": [1, 1, 0.5], "tolerance": 0.1})
+    assert abs(result["largest"][0]["value"] - (2 + 2 ** 0.5)) < 1e-12
+    assert abs(result["smallest"][0]["value"] - (2 - 2 ** 0.5)) < 1e-12
+    assert abs(result["largest"][0]["residual"] - 0.25) < 1e-12
+    assert result["converged"] is True and result["steps"] == 3
+    error = daemon.call("curvature/ritz", {"alphas": [1, 2], "betas": [1]})["error"]
+    assert error["code"] == -32602 and "params.betas" in error["message"]

@@ -58,7 +58,7 @@ final class DiagnosisJSONTests: XCTestCase {
         XCTAssertEqual(json["missing"], .array([]))
         XCTAssertEqual(Set(Verdict.allCases.map(\.rawValue)),
                        ["saddle", "localMinimum", "plateau", "noisyOrIllConditioned", "diverging",
-                        "dataPipelineStall", "progressing"])
+                        "dataPipelineStall", "straggler", "rankDivergence", "progressing"])
     }
 
     func testEvidenceJSONRejectsUnknownAndBadFields() throws {

@@ -32,9 +32,8 @@ struct Diagnose: ParsableCommand {
         guard DiagnosisOutput(rawValue: format) != nil else {
             throw ValidationError("--format must be one of: text, json, junit")
         }
-        let known = Set(["saddle", "localMinimum", "plateau", "noisyOrIllConditioned", "diverging", "dataPipelineStall", "progressing"])
-        for verdict in failVerdicts where !known.contains(verdict) {
-            throw ValidationError("--fail-on: unknown verdict \"\(verdict)\"; verdicts are \(known.sorted().joined(separator: ", "))")
+        for verdict in failVerdicts where !Verdicts.known.contains(verdict) {
+            throw ValidationError("--fail-on: unknown verdict \"\(verdict)\"; verdicts are \(Verdicts.known.sorted().joined(separator: ", "))")
         }
     }
 

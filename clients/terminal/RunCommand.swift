@@ -100,7 +100,8 @@ struct Run: ParsableCommand {
 
 /// The verdicts `--fail-on` accepts.
 enum Verdicts {
-    static let known = Set(["saddle", "localMinimum", "plateau", "noisyOrIllConditioned", "diverging", "dataPipelineStall", "progressing"])
+    static let known = Set(["saddle", "localMinimum", "plateau", "noisyOrIllConditioned", "diverging", "dataPipelineStall",
+                            "straggler", "rankDivergence", "progressing"])
 
     static func parse(_ list: String) -> Set<String> {
         Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })

@@ -12,5 +12,6 @@ extension Server {
         table.register(CurvatureLandscape.self, execution: .background) { try self.curvatureLandscape($0, $1) }
         table.register(CurvatureHVP.self, execution: .background) { try self.curvatureHVP($0, $1) }
         table.register(CurvatureBlocks.self, execution: .background) { try self.curvatureBlocks($0, $1) }
+        table.register(CurvatureRitz.self) { try self.curvatureRitz($0, $1) }
     }
 }
