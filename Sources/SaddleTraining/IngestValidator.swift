@@ -7,17 +7,19 @@ import SaddleJSON
 /// input), and optionally `rank` and `epoch` (integers ≥ 0, default 0), `gradNorm`, `lr`,
 /// `dataWaitSeconds`, `computeSeconds`, `samplesPerSecond` (numbers; gradNorm may be non-finite; the
 /// others must be finite and ≥ 0 except lr, which must be finite), `fingerprint` (string) and
-/// `labelHistogram` (array of integers ≥ 0). Unknown fields are rejected. The first offending field
+/// `labelHistogram` (array of integers ≥ 0), and for distributed runs `allreduceSeconds` (finite, ≥ 0)
+/// and `worldSize` (integer ≥ 1, and then `rank` < `worldSize`). Unknown fields are rejected. The first offending field
 /// is named by its full path: "`params.steps[3].loss` must be a number, got the string \"x\"".
 public enum IngestValidator {
     /// The most events one call may carry.
     public static let maxEvents = 10_000
 
-    /// Validates `reader` (an array of events, e.g. `JSONReader(params, path: "params")["steps"]`) and
-    /// returns the events for run `runId`.
+    /// Validates `reader` (an array of 0 to ``maxEvents`` events, e.g.
+    /// `JSONReader(params, path: "params")["steps"]`) and returns the events for run `runId`. An empty
+    /// array is valid: a distributed run's rank 0 creates the run before any rank has a step.
     public static func validate(_ reader: JSONReader, runId: String) throws(JSONShapeError) -> [StepEvent] {
-        guard case .array(let values)? = reader.value, (1...maxEvents).contains(values.count) else {
-            _ = try reader.array(minCount: 1, maxCount: maxEvents)  // throws the precise error
+        guard case .array(let values)? = reader.value, values.count <= maxEvents else {
+            _ = try reader.array(maxCount: maxEvents)  // throws the precise error
             return []
         }
         var events: [StepEvent] = []
@@ -36,8 +38,11 @@ public enum IngestValidator {
 
     static let fields: Set<String> = [
         "step", "rank", "epoch", "loss", "gradNorm", "lr", "dataWaitSeconds", "computeSeconds",
-        "samplesPerSecond", "fingerprint", "labelHistogram",
+        "samplesPerSecond", "fingerprint", "labelHistogram", "allreduceSeconds", "worldSize",
     ]
+
+    /// The largest `rank` accepted, and so the largest `worldSize` is one more.
+    static let maxRank = 1 << 20
 
     /// The event, or nil when anything about it is not exactly what ``checkedEvent(_:runId:)`` accepts.
     private static func fastEvent(_ value: JSON, runId: String) -> StepEvent? {
@@ -51,6 +56,12 @@ public enum IngestValidator {
             guard let i = v.int64Value, let n = Int(exactly: i), n >= 0, n <= max else { return .none }
             return .some(n)
         }
+        /// .some(nil) when absent, .some(n) when valid, nil when invalid.
+        func optionalInteger(_ key: String, min: Int, max: Int) -> Int?? {
+            guard let v = present(key) else { return .some(nil) }
+            guard let i = v.int64Value, let n = Int(exactly: i), n >= min, n <= max else { return nil }
+            return .some(n)
+        }
         /// .some(nil) when absent, .some(x) when valid, nil when invalid.
         func real(_ key: String, finite: Bool, nonNegative: Bool) -> Double?? {
             guard let v = present(key) else { return .some(nil) }
@@ -59,14 +70,17 @@ public enum IngestValidator {
             if nonNegative && d < 0 { return nil }
             return .some(d)
         }
-        guard let rank = integer("rank", default: 0, max: 1 << 20) ?? nil, let step = integer("step", default: nil) ?? nil,
+        guard let rank = integer("rank", default: 0, max: maxRank) ?? nil, let step = integer("step", default: nil) ?? nil,
               let epoch = integer("epoch", default: 0) ?? nil,
               let lossValue = present("loss"), let loss = lossValue.doubleValue,
               let gradNorm = real("gradNorm", finite: false, nonNegative: false), let lr = real("lr", finite: true, nonNegative: false),
               let wait = real("dataWaitSeconds", finite: true, nonNegative: true),
               let compute = real("computeSeconds", finite: true, nonNegative: true),
-              let throughput = real("samplesPerSecond", finite: true, nonNegative: true)
+              let throughput = real("samplesPerSecond", finite: true, nonNegative: true),
+              let allreduce = real("allreduceSeconds", finite: true, nonNegative: true),
+              let worldSize = optionalInteger("worldSize", min: 1, max: maxRank + 1)
         else { return nil }
+        if let worldSize, rank >= worldSize { return nil }
         var fingerprint: String?
         if let f = present("fingerprint") {
             guard case .string(let text) = f else { return nil }
@@ -85,7 +99,8 @@ public enum IngestValidator {
         }
         return StepEvent(runId: runId, rank: rank, step: step, epoch: epoch, loss: loss, gradNorm: gradNorm, lr: lr,
                          dataWaitSeconds: wait, computeSeconds: compute, samplesPerSecond: throughput,
-                         fingerprint: fingerprint, labelHistogram: histogram)
+                         fingerprint: fingerprint, labelHistogram: histogram, allreduceSeconds: allreduce,
+                         worldSize: worldSize)
     }
 
     /// Reads one event through JSONReader: the reference rules, with errors that name the offending field.
@@ -96,8 +111,13 @@ public enum IngestValidator {
             for c in counts { out.append(try c.int(min: 0)) }
             return out
         }
+        let rank = try e["rank"].int(default: 0, min: 0, max: maxRank)
+        let worldSize = try e["worldSize"].optionalInt(min: 1, max: maxRank + 1)
+        if let worldSize, rank >= worldSize {
+            throw e["rank"].fail("must be less than `worldSize` (\(worldSize)): ranks count from 0, got \(rank)")
+        }
         return StepEvent(
-            runId: runId, rank: try e["rank"].int(default: 0, min: 0, max: 1 << 20),
+            runId: runId, rank: rank,
             step: try e["step"].int(min: 0), epoch: try e["epoch"].int(default: 0, min: 0),
             loss: try e["loss"].double(finite: false),
             gradNorm: e["gradNorm"].isAbsent ? nil : try e["gradNorm"].double(finite: false),
@@ -105,6 +125,7 @@ public enum IngestValidator {
             dataWaitSeconds: try e["dataWaitSeconds"].optionalDouble(min: 0),
             computeSeconds: try e["computeSeconds"].optionalDouble(min: 0),
             samplesPerSecond: try e["samplesPerSecond"].optionalDouble(min: 0),
-            fingerprint: try e["fingerprint"].optionalString(), labelHistogram: histogram)
+            fingerprint: try e["fingerprint"].optionalString(), labelHistogram: histogram,
+            allreduceSeconds: try e["allreduceSeconds"].optionalDouble(min: 0), worldSize: worldSize)
     }
 }

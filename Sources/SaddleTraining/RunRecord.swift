@@ -115,6 +115,10 @@ public struct HistoryPoint: Sendable, Equatable, JSONEncodable {
     public var dataWaitSeconds: Double?
     public var computeSeconds: Double?
     public var samplesPerSecond: Double?
+    /// Mean seconds waited in the gradient all-reduce (distributed runs).
+    public var allreduceSeconds: Double?
+    /// The run's number of ranks as the bucket's last step reported it.
+    public var worldSize: Int?
     /// Steps in the bucket (1 when not downsampled).
     public var count: Int
     /// Only for single-step points.
@@ -130,7 +134,8 @@ public struct HistoryPoint: Sendable, Equatable, JSONEncodable {
         ]
         StepEvent.addOptionalMembers(to: &o, gradNorm: gradNorm, lr: lr, dataWaitSeconds: dataWaitSeconds,
                                      computeSeconds: computeSeconds, samplesPerSecond: samplesPerSecond,
-                                     fingerprint: fingerprint, labelHistogram: labelHistogram)
+                                     fingerprint: fingerprint, labelHistogram: labelHistogram,
+                                     allreduceSeconds: allreduceSeconds, worldSize: worldSize)
         return .object(o)
     }
 }

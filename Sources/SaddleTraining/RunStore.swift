@@ -18,7 +18,11 @@ import SaddleJSON
 /// 'Infinity', '-Infinity' because SQLite turns a NaN REAL into NULL; NULL means "not reported".
 public final class RunStore: Sendable {
     /// The schema version this build writes and the newest it reads.
-    public static let schemaVersion = 1
+    ///
+    /// History: 1 — runs, steps, diagnoses; 2 — steps gain `allreduce` and `world_size` (distributed
+    /// runs). An older store is migrated in place at open, in one transaction (nothing is lost; a
+    /// failed migration leaves the file as it was).
+    public static let schemaVersion = 2
     /// The path given (":memory:" for an in-memory store).
     public let path: String
     public let flushInterval: Double
@@ -87,7 +91,9 @@ public final class RunStore: Sendable {
                 if !tables.isEmpty {
                     throw StoreError.corrupt(path: path, detail: "schema version 0 with tables \(tables.joined(separator: ", "))")
                 }
-                try connection.execute("BEGIN IMMEDIATE; \(schemaV1) PRAGMA user_version = 1; COMMIT;")
+                try connection.execute("BEGIN IMMEDIATE; \(schemaV1) \(migrationV2) PRAGMA user_version = 2; COMMIT;")
+            } else if version < schemaVersion {
+                try migrate(connection)
             }
         } catch let error as StoreError {
             throw error
@@ -101,6 +107,21 @@ public final class RunStore: Sendable {
             throw .sqlite(path: path, code: SQLITE_ERROR, message: "\(error)")
         }
         return connection
+    }
+
+    /// Brings a store of an older schema version up to ``schemaVersion`` in one transaction. The version
+    /// is read again inside the transaction, so two daemons opening the same old store migrate it once.
+    private static func migrate(_ connection: SQLiteConnection) throws(SQLiteFailure) {
+        try connection.execute("BEGIN IMMEDIATE")
+        do throws(SQLiteFailure) {
+            let version = try connection.column("PRAGMA user_version").first?.int ?? 0
+            if version == 1 { try connection.execute(migrationV2) }
+            if version < schemaVersion { try connection.execute("PRAGMA user_version = \(schemaVersion)") }
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
     }
 
     /// Waits for the writer to commit everything queued, then closes the connection. Idempotent.
@@ -233,7 +254,8 @@ public final class RunStore: Sendable {
     /// into `maxPoints` buckets of consecutive steps with equal counts (±1), so gaps in ingested step
     /// numbers do not leave empty buckets; each bucket becomes one ``HistoryPoint`` with the mean,
     /// min and max of its finite losses (a non-finite loss in the bucket makes the point's loss
-    /// non-finite), the means of gradNorm, data wait, compute and throughput, and the last lr and epoch.
+    /// non-finite), the means of gradNorm, data wait, compute, all-reduce wait and throughput, and the last
+    /// lr, epoch and world size.
     public func history(runId: String, fromStep: Int = 0, toStep: Int = .max, rank: Int? = nil, maxPoints: Int? = nil)
         throws(StoreError) -> RunHistory
     {
@@ -320,13 +342,15 @@ public final class RunStore: Sendable {
             computeSeconds: s.value(8).real, samplesPerSecond: s.value(9).real, fingerprint: s.value(10).string,
             labelHistogram: s.value(11).string.flatMap { text in
                 (try? JSON.parse(text))?.arrayValue?.compactMap { $0.int64Value.map(Int.init) }
-            })
+            },
+            allreduceSeconds: s.value(12).real, worldSize: s.value(13).int)
     }
 }
 
 private let runColumns = "id, name, kind, state, config, created_at, updated_at, finish_reason, finish_message"
 private let stepColumns =
-    "run_id, rank, step, epoch, loss, grad_norm, lr, data_wait, compute, throughput, fingerprint, label_histogram"
+    "run_id, rank, step, epoch, loss, grad_norm, lr, data_wait, compute, throughput, fingerprint, label_histogram, "
+    + "allreduce, world_size"
 
 /// Schema version 1. Numeric step columns hold REAL for finite values, TEXT 'NaN'/'Infinity'/'-Infinity'
 /// for non-finite ones (REAL affinity leaves such text alone), and NULL for "not reported".
@@ -368,6 +392,13 @@ private let schemaV1 = """
     CREATE INDEX diagnoses_by_run ON diagnoses (run_id, step);
     """
 
+/// Schema version 2 over version 1: the all-reduce wait (REAL, like the other times) and the world
+/// size of distributed runs; NULL in steps stored before.
+private let migrationV2 = """
+    ALTER TABLE steps ADD COLUMN allreduce REAL;
+    ALTER TABLE steps ADD COLUMN world_size INTEGER;
+    """
+
 extension SQLValue {
     /// A number for a REAL column: finite as REAL, non-finite as its TEXT spelling, nil as NULL.
     static func number(_ value: Double?) -> SQLValue {
@@ -406,7 +437,9 @@ private func bucketPoint(_ events: ArraySlice<StepEvent>) -> HistoryPoint {
         lossMin: finite.min() ?? losses.first ?? .nan, lossMax: finite.max() ?? losses.first ?? .nan,
         gradNorm: mean(events.compactMap(\.gradNorm)), lr: events.last(where: { $0.lr != nil })?.lr,
         dataWaitSeconds: mean(events.compactMap(\.dataWaitSeconds)), computeSeconds: mean(events.compactMap(\.computeSeconds)),
-        samplesPerSecond: mean(events.compactMap(\.samplesPerSecond)), count: events.count,
+        samplesPerSecond: mean(events.compactMap(\.samplesPerSecond)),
+        allreduceSeconds: mean(events.compactMap(\.allreduceSeconds)),
+        worldSize: events.last(where: { $0.worldSize != nil })?.worldSize, count: events.count,
         fingerprint: single ? first.fingerprint : nil, labelHistogram: single ? first.labelHistogram : nil)
 }
 
@@ -471,7 +504,7 @@ private func commit(_ batch: [StepEvent], db: Guarded<SQLiteConnection?>, path: 
             try conn.execute("BEGIN IMMEDIATE")
             do throws(SQLiteFailure) {
                 let stmt = try conn.prepare(
-                    "INSERT OR REPLACE INTO steps (\(stepColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                    "INSERT OR REPLACE INTO steps (\(stepColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                 for e in batch {
                     stmt.reset()
                     try stmt.bind([
@@ -479,6 +512,7 @@ private func commit(_ batch: [StepEvent], db: Guarded<SQLiteConnection?>, path: 
                         .number(e.loss), .number(e.gradNorm), .number(e.lr), .number(e.dataWaitSeconds),
                         .number(e.computeSeconds), .number(e.samplesPerSecond), e.fingerprint.map(SQLValue.text) ?? .null,
                         e.labelHistogram.map { .text("[" + $0.map(String.init).joined(separator: ",") + "]") } ?? .null,
+                        .number(e.allreduceSeconds), e.worldSize.map { .integer(Int64($0)) } ?? .null,
                     ])
                     _ = try stmt.step()
                 }

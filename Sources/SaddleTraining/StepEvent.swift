@@ -20,10 +20,15 @@ public struct StepEvent: Sendable, Equatable, JSONEncodable {
     public var samplesPerSecond: Double?
     public var fingerprint: String?
     public var labelHistogram: [Int]?
+    /// Seconds the step waited in the gradient all-reduce (distributed runs; ≥ 0).
+    public var allreduceSeconds: Double?
+    /// The number of ranks of the run (distributed runs; ≥ 1, and `rank` < `worldSize`).
+    public var worldSize: Int?
 
     public init(runId: String, rank: Int = 0, step: Int, epoch: Int = 0, loss: Double, gradNorm: Double? = nil,
                 lr: Double? = nil, dataWaitSeconds: Double? = nil, computeSeconds: Double? = nil,
-                samplesPerSecond: Double? = nil, fingerprint: String? = nil, labelHistogram: [Int]? = nil) {
+                samplesPerSecond: Double? = nil, fingerprint: String? = nil, labelHistogram: [Int]? = nil,
+                allreduceSeconds: Double? = nil, worldSize: Int? = nil) {
         self.runId = runId
         self.rank = rank
         self.step = step
@@ -36,6 +41,8 @@ public struct StepEvent: Sendable, Equatable, JSONEncodable {
         self.samplesPerSecond = samplesPerSecond
         self.fingerprint = fingerprint
         self.labelHistogram = labelHistogram
+        self.allreduceSeconds = allreduceSeconds
+        self.worldSize = worldSize
     }
 
     /// Equality treats NaN as equal to NaN (a stored NaN loss must compare equal after a round trip).
@@ -51,7 +58,8 @@ public struct StepEvent: Sendable, Equatable, JSONEncodable {
             && same(a.loss, b.loss) && same(a.gradNorm, b.gradNorm) && same(a.lr, b.lr)
             && same(a.dataWaitSeconds, b.dataWaitSeconds) && same(a.computeSeconds, b.computeSeconds)
             && same(a.samplesPerSecond, b.samplesPerSecond) && a.fingerprint == b.fingerprint
-            && a.labelHistogram == b.labelHistogram
+            && a.labelHistogram == b.labelHistogram && same(a.allreduceSeconds, b.allreduceSeconds)
+            && a.worldSize == b.worldSize
     }
 
     /// The `run/step` notification's payload; absent optionals are omitted.
@@ -61,7 +69,8 @@ public struct StepEvent: Sendable, Equatable, JSONEncodable {
         ]
         StepEvent.addOptionalMembers(to: &o, gradNorm: gradNorm, lr: lr, dataWaitSeconds: dataWaitSeconds,
                                      computeSeconds: computeSeconds, samplesPerSecond: samplesPerSecond,
-                                     fingerprint: fingerprint, labelHistogram: labelHistogram)
+                                     fingerprint: fingerprint, labelHistogram: labelHistogram,
+                                     allreduceSeconds: allreduceSeconds, worldSize: worldSize)
         return .object(o)
     }
 }
@@ -71,7 +80,8 @@ extension StepEvent {
     /// absent values are omitted.
     static func addOptionalMembers(
         to o: inout [String: JSON], gradNorm: Double?, lr: Double?, dataWaitSeconds: Double?, computeSeconds: Double?,
-        samplesPerSecond: Double?, fingerprint: String?, labelHistogram: [Int]?
+        samplesPerSecond: Double?, fingerprint: String?, labelHistogram: [Int]?, allreduceSeconds: Double?,
+        worldSize: Int?
     ) {
         if let gradNorm { o["gradNorm"] = .number(gradNorm) }
         if let lr { o["lr"] = .number(lr) }
@@ -80,6 +90,8 @@ extension StepEvent {
         if let samplesPerSecond { o["samplesPerSecond"] = .number(samplesPerSecond) }
         if let fingerprint { o["fingerprint"] = .string(fingerprint) }
         if let labelHistogram { o["labelHistogram"] = .array(labelHistogram.map { .int($0) }) }
+        if let allreduceSeconds { o["allreduceSeconds"] = .number(allreduceSeconds) }
+        if let worldSize { o["worldSize"] = .int(worldSize) }
     }
 }
 

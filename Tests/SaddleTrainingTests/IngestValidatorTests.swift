@@ -43,10 +43,56 @@ final class IngestValidatorTests: XCTestCase {
         XCTAssertEqual(message(#"{"steps":[{"step":0,"loss":1,"labelHistogram":[1,-2]}]}"#),
                        "`params.steps[0].labelHistogram[1]` must be at least 0, got -2")
         XCTAssertEqual(message(#"{"steps":[{"step":0,"loss":1,"los":1}]}"#),
-                       "`params.steps[0].los` is not a known field; expected one of: computeSeconds, dataWaitSeconds, epoch, fingerprint, gradNorm, labelHistogram, loss, lr, rank, samplesPerSecond, step")
-        XCTAssertEqual(message(#"{"steps":[]}"#), "`params.steps` must have at least 1 element(s), got 0")
+                       "`params.steps[0].los` is not a known field; expected one of: allreduceSeconds, computeSeconds, dataWaitSeconds, epoch, fingerprint, gradNorm, labelHistogram, loss, lr, rank, samplesPerSecond, step, worldSize")
         XCTAssertEqual(message(#"{"steps":{"step":0}}"#), "`params.steps` must be an array, got an object")
         XCTAssertEqual(message(#"{"steps":[7]}"#), "`params.steps[0]` must be an object, got 7")
+    }
+
+    func testAcceptsAnEmptyArray() throws {
+        // Rank 0 of a distributed run creates the run before any rank has a step.
+        XCTAssertEqual(try validate(#"{"steps":[]}"#), [])
+        XCTAssertEqual(message(#"{}"#), "`params.steps` is required: give an array")
+    }
+
+    func testAcceptsDistributedFields() throws {
+        let events = try validate(#"""
+            {"steps":[{"step":4,"loss":1.25,"rank":3,"worldSize":4,"allreduceSeconds":0.0125},
+                      {"step":4,"loss":1.5,"rank":0,"worldSize":1,"allreduceSeconds":0},
+                      {"step":5,"loss":1.5}]}
+            """#)
+        XCTAssertEqual(events[0], StepEvent(runId: "ext", rank: 3, step: 4, loss: 1.25, allreduceSeconds: 0.0125,
+                                            worldSize: 4))
+        XCTAssertEqual(events[1].worldSize, 1)
+        XCTAssertEqual(events[1].allreduceSeconds, 0)
+        XCTAssertNil(events[2].worldSize)
+        XCTAssertNil(events[2].allreduceSeconds)
+        // The wire form carries both fields, and omits them when absent.
+        XCTAssertEqual(events[0].json["allreduceSeconds"], .double(0.0125))
+        XCTAssertEqual(events[0].json["worldSize"], .int(4))
+        XCTAssertNil(events[2].json["worldSize"])
+        // Equality sees the new fields.
+        var other = events[0]
+        other.worldSize = 8
+        XCTAssertNotEqual(other, events[0])
+        other = events[0]
+        other.allreduceSeconds = 0.5
+        XCTAssertNotEqual(other, events[0])
+    }
+
+    func testRejectsBadDistributedFieldsNamingIndexAndField() {
+        XCTAssertEqual(message(#"{"steps":[{"step":0,"loss":1},{"step":0,"loss":1,"rank":4,"worldSize":4}]}"#),
+                       "`params.steps[1].rank` must be less than `worldSize` (4): ranks count from 0, got 4")
+        XCTAssertEqual(message(#"{"steps":[{"step":0,"loss":1,"rank":1,"worldSize":1}]}"#),
+                       "`params.steps[0].rank` must be less than `worldSize` (1): ranks count from 0, got 1")
+        // rank defaults to 0, which any worldSize ≥ 1 admits; worldSize 0 is refused as such.
+        XCTAssertEqual(message(#"{"steps":[{"step":0,"loss":1,"worldSize":0}]}"#),
+                       "`params.steps[0].worldSize` must be a positive integer, got 0")
+        XCTAssertEqual(message(#"{"steps":[{"step":0,"loss":1,"worldSize":2.5}]}"#),
+                       "`params.steps[0].worldSize` must be an integer, got 2.5")
+        XCTAssertEqual(message(#"{"steps":[{"step":0,"loss":1,"allreduceSeconds":-0.1}]}"#),
+                       "`params.steps[0].allreduceSeconds` must be at least 0.0, got -0.1")
+        XCTAssertEqual(message(#"{"steps":[{"step":0,"loss":1,"allreduceSeconds":"NaN"}]}"#),
+                       "`params.steps[0].allreduceSeconds` must be a finite number, got the string \"NaN\"")
     }
 
     func testValidatedEventsRoundTripThroughTheStore() throws {

@@ -229,7 +229,9 @@ extension Server {
         do { try store.append(events) } catch { throw .storeError(error.description) }
         let last = events.max { $0.step < $1.step }
         if let last { runs.noteIngested(last) }
-        return ["run": .string(id), "accepted": .int(events.count), "lastStep": .int(last?.step ?? 0)]
+        var result: [String: JSON] = ["run": .string(id), "accepted": .int(events.count)]
+        if let last { result["lastStep"] = .int(last.step) }
+        return .object(result)
     }
 
     // MARK: Lookups and errors
