@@ -61,18 +61,18 @@ class SlowDataset(Dataset):
 
 
 def classification_set(seed: int = 0, samples: int = 256):
-    """Four Gaussian clusters in 8 dimensions: a tiny MLP's loss falls fast."""
+    """Four overlapping Gaussian clusters in 8 dimensions: the loss keeps falling over the 48 steps."""
     g = torch.Generator().manual_seed(seed)
     centers = torch.randn(CLASSES, 8, generator=g) * 2.0
     y = torch.randint(0, CLASSES, (samples,), generator=g)
-    x = centers[y] + 0.5 * torch.randn(samples, 8, generator=g)
+    x = centers[y] + 1.0 * torch.randn(samples, 8, generator=g)
     return TensorDataset(x, y)
 
 
 def train(scenario: str, rank: int, world: int, socket: str) -> dict:
     torch.manual_seed(0)  # the same initial model on every rank
     model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, CLASSES))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     loss_fn = nn.CrossEntropyLoss()
     dataset = classification_set()
     if scenario == "stall" and rank == STALLED:
@@ -94,7 +94,7 @@ def train(scenario: str, rank: int, world: int, socket: str) -> dict:
                     time.sleep(DELAY)
                 reporter.allreduce_gradients(model)
                 optimizer.step()
-            reporter.step(step, loss, epoch=epoch, lr=0.2, labels=y)
+            reporter.step(step, loss, epoch=epoch, lr=0.05, labels=y)
             step += 1
     loop_seconds = time.perf_counter() - start
     reporter.close(timeout=60)
