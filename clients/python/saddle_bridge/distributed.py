@@ -23,13 +23,13 @@ collectives are charged to the phase that launched them.
 
 from __future__ import annotations
 
-import collections
+import array
 import contextlib
 import hashlib
 import logging
 import os
 import time
-from typing import Any, Deque, Iterable, Iterator, List, Optional
+from typing import Any, Iterable, Iterator, List, Optional, Sequence
 
 from . import _collective as coll
 from .client import Client, PathLike, RPCError
@@ -42,6 +42,7 @@ __all__ = [
     "RankLoader",
     "allreduce_gradients",
     "batch_digest",
+    "indices_digest",
 ]
 
 log = logging.getLogger("saddle_bridge")
@@ -115,17 +116,28 @@ class IndexRecorder:
     Give it to the ``DataLoader`` in the sampler's place; :class:`RankLoader` then takes each batch's
     indices off the front (a ``DataLoader`` yields batches in sampler order, workers or not), and the
     fingerprint is a hash of the indices: equal exactly when the batch repeats. ``set_epoch`` and
-    every other attribute pass through to the wrapped sampler.
+    every other attribute pass through to the wrapped sampler. A sampler with a length is read into
+    a list once per epoch (as ``DistributedSampler`` itself does), so recording costs no Python work
+    per index; one without a length is recorded index by index.
     """
 
     def __init__(self, sampler: Iterable[int]):
         self.sampler = sampler
-        self._queue: Deque[int] = collections.deque()
+        self._recorded: List[int] = []
+        self._position = 0
 
     def __iter__(self) -> Iterator[int]:
-        self._queue.clear()  # a new epoch: indices the last one prefetched but never yielded are stale
+        # A new epoch: indices the last one recorded but never yielded as a batch are stale.
+        self._position = 0
+        if hasattr(self.sampler, "__len__"):
+            self._recorded = list(self.sampler)
+            return iter(self._recorded)
+        self._recorded = []
+        return self._streaming()
+
+    def _streaming(self) -> Iterator[int]:
         for index in self.sampler:
-            self._queue.append(int(index))
+            self._recorded.append(index)
             yield index
 
     def __len__(self) -> int:
@@ -136,9 +148,20 @@ class IndexRecorder:
 
     def take(self, count: int) -> Optional[List[int]]:
         """The next ``count`` indices handed out, or ``None`` when fewer were recorded."""
-        if count <= 0 or len(self._queue) < count:
+        start = self._position
+        if count <= 0 or len(self._recorded) - start < count:
             return None
-        return [self._queue.popleft() for _ in range(count)]
+        self._position = start + count
+        return self._recorded[start:start + count]
+
+
+def indices_digest(indices: Sequence[int]) -> str:
+    """A 16-hex-digit hash of a batch's sample indices (as 64-bit integers, in order)."""
+    try:
+        data = array.array("q", indices).tobytes()
+    except (TypeError, OverflowError):
+        data = ",".join(str(int(i)) for i in indices).encode("ascii")
+    return hashlib.blake2b(b"i" + data, digest_size=8).hexdigest()
 
 
 def _batch_length(batch: Any) -> Optional[int]:
@@ -387,7 +410,7 @@ class DistributedReporter:
         start = time.thread_time()
         if fingerprint is None:
             if self._indices is not None:
-                fingerprint = batch_digest(self._indices)
+                fingerprint = indices_digest(self._indices)
             elif batch is not None:
                 fingerprint = batch_digest(batch)
         histogram = None
