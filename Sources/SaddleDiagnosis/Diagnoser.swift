@@ -7,6 +7,11 @@
 ///
 /// The decision procedure, in order; the first step that decides, decides:
 ///
+/// 0. **Across ranks**, for a distributed run (``Evidence/ranks`` holds two or more summaries): non-finite
+///    values on some ranks (**diverging**), a rank's loss drifting from the others' (**rankDivergence**),
+///    batches repeating across epochs or ranks (**dataPipelineStall**), a rank computing (**straggler**) or
+///    waiting for data (**dataPipelineStall**) well beyond the median rank — see ``Procedure/crossRank()``.
+///    Otherwise the steps below run on the consensus history (``RankAnalysis/consensus(_:)``).
 /// 1. **diverging** — a non-finite loss, gradient norm or eigenvalue now, or a non-finite loss or weight
 ///    norm in the trailing window; or sustained loss growth (relative change over `plateauWindow` above
 ///    `divergenceLossGrowth` *and* last-third median above first-third median by the same factor); or

@@ -74,3 +74,23 @@ def test_diagnose_from_evidence_alone_and_errors(daemon):
     assert answer["id"] == "bad-threshold"
     assert answer["error"]["code"] == -32602
     assert "smallGradientRelative" in answer["error"]["message"]
+
+
+def test_distributed_run_names_the_straggler(daemon):
+    """4 ranks ingested into one run, rank 2 computing 30 ms a step: `straggler`, rank 2 named (and every
+    message, with its `ranks` part, valid against the schema)."""
+    run = None
+    for rank in range(4):
+        steps = [{"rank": rank, "step": s, "epoch": s // 10, "loss": 2 - 0.01 * s, "gradNorm": 1.0, "lr": 0.1,
+                  "dataWaitSeconds": 0.0002, "computeSeconds": 0.03 if rank == 2 else 0.002,
+                  "fingerprint": f"r{rank}-{s}"} for s in range(60)]
+        params = {"run": run, "steps": steps} if run else {"name": "ddp", "steps": steps}
+        run = daemon.result("run/ingest", params)["run"]
+    result = daemon.result("diagnose", {"run": run})
+    assert result["verdict"] == "straggler", result["reason"]
+    assert result["ranks"]["implicated"] == [2]
+    assert result["ranks"]["reporting"] == [0, 1, 2, 3]
+    item = next(e for e in result["evidence"] if e["name"] == "rankComputeExcess")
+    assert item["ranks"] == [2] and item["decisive"]
+    shared = daemon.result("diagnose", {"run": run, "evidence": {"lambdaMin": -0.5, "lambdaMax": 2.0}})
+    assert shared["evidenceInput"]["lambdaMin"] == -0.5

@@ -128,6 +128,8 @@ final class RunDiagnosisTests: XCTestCase {
         let h = ServerHarness()
         XCTAssertEqual(h.errorCode("diagnose", ["run": "r-none"]), -31001)
         XCTAssertEqual(h.errorCode("diagnose", ["run": "r1", "model": "m1"]), -32602)
-        XCTAssertEqual(h.errorCode("diagnose", ["run": "r1", "evidence": [:]]), -32602)
+        XCTAssertEqual(h.errorCode("diagnose", ["run": "r1", "evidence": [:], "model": "m1"]), -32602)
+        XCTAssertEqual(h.errorCode("diagnose", ["run": "r1", "evidence": ["ranks": []]]), -32602)
+        XCTAssertEqual(h.errorCode("diagnose", ["run": "r-none", "evidence": [:]]), -31001, "measured evidence needs a known run")
     }
 }

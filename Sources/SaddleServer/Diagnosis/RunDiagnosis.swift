@@ -10,24 +10,46 @@ extension StepRecord {
     init(_ event: StepEvent) {
         self.init(step: event.step, loss: event.loss, gradNorm: event.gradNorm, learningRate: event.lr,
                   dataWait: event.dataWaitSeconds, compute: event.computeSeconds, throughput: event.samplesPerSecond,
-                  fingerprint: event.fingerprint, labelHistogram: event.labelHistogram, epoch: event.epoch)
+                  fingerprint: event.fingerprint, labelHistogram: event.labelHistogram, epoch: event.epoch,
+                  allreduceWait: event.allreduceSeconds)
     }
 }
 
 extension Server {
     /// The history of a run as diagnosis evidence: one rank's steps (the lowest rank reported), in order.
     func runHistory(_ runId: String) throws(RPCError) -> [StepRecord] {
-        let events = try runHistoryEvidence(runId)
+        Self.lowestRankHistory(try runHistoryEvidence(runId))
+    }
+
+    static func lowestRankHistory(_ events: [StepEvent]) -> [StepRecord] {
         guard let rank = events.map(\.rank).min() else { return [] }
         return events.filter { $0.rank == rank }.sorted { $0.step < $1.step }.map(StepRecord.init)
     }
 
-    /// `diagnose` for a run: its history, and — when this daemon holds the run's model and the run is not
-    /// training right now — the curvature evidence at the model's current parameters (the run's last
-    /// parameters once it paused or ended), with the run's learning rate and batch size.
-    func runDiagnosisResult(_ runId: String, options: PointEvidenceOptions, thresholds: Thresholds,
-                            control: CurvatureControl) throws(RPCError) -> [String: JSON] {
-        let history = try runHistory(runId)
+    /// `diagnose` for a run. A distributed run (steps from two or more ranks) is diagnosed across its
+    /// ranks from their windows (``RankWindows``): per-rank summaries, and the consensus history for a
+    /// stall they share. Otherwise the run's history, and — when this daemon holds the run's model and the
+    /// run is not training right now — the curvature evidence at the model's current parameters (the
+    /// run's last parameters once it paused or ended), with the run's learning rate and batch size.
+    /// `measured` (evidence measured elsewhere, e.g. curvature from PyTorch) wins over what is derived here.
+    func runDiagnosisResult(_ runId: String, options: PointEvidenceOptions, measured: Evidence? = nil,
+                            thresholds: Thresholds, control: CurvatureControl) throws(RPCError) -> [String: JSON] {
+        var loaded: [StepEvent]?
+        let window = try runs.windows.window(runId) { () throws(RPCError) -> [StepEvent] in
+            let events = try runHistoryEvidence(runId)
+            loaded = events
+            return events
+        }
+        if window.histories.count >= 2 {
+            var members = distributedDiagnosisResult(window.histories, worldSize: window.worldSize, options: options,
+                                                     measured: measured, thresholds: thresholds)
+            members["run"] = .string(runId)
+            members["step"] = .int(window.histories.values.compactMap { $0.last?.step }.max() ?? 0)
+            return members
+        }
+        let events: [StepEvent]
+        if let loaded { events = loaded } else { events = try runHistoryEvidence(runId) }
+        let history = Self.lowestRankHistory(events)
         guard !history.isEmpty else {
             throw .invalidState("run \(runId) has no steps yet; diagnose it once it has trained or reported some")
         }
@@ -46,16 +68,35 @@ extension Server {
             if !early.isEmpty { options.earlyGradNorm = early[early.count / 2] }
             var point = try pointEvidence(model: entry.model, dataset: entry.dataset, options: options, control: control)
             point.evidence.history = history
+            if let measured { point.evidence.adopt(measured) }
             members = pointDiagnosisResult(point, thresholds: thresholds)
         } else {
             var evidence = Evidence()
             evidence.history = history
             evidence.learningRate = options.learningRate ?? history.last?.learningRate
+            if let measured { evidence.adopt(measured) }
             members = diagnosisResult(evidence: evidence, thresholds: thresholds)
         }
         members["run"] = .string(runId)
         members["step"] = .int(history.last?.step ?? 0)
         return members
+    }
+
+    /// The diagnosis of a distributed run from its per-rank windows: pure once the windows are read.
+    func distributedDiagnosisResult(_ histories: [Int: [StepRecord]], worldSize: Int?, options: PointEvidenceOptions,
+                                    measured: Evidence?, thresholds: Thresholds) -> [String: JSON] {
+        var evidence = Evidence()
+        evidence.ranks = RankAnalysis.summarize(histories, thresholds: thresholds)
+        // The consensus needs the first steps (early scale) and the trend windows, not every step held.
+        let trend = max(thresholds.plateauWindow, thresholds.dataWindow) * 2
+        evidence.history = RankAnalysis.consensus(histories.mapValues { records in
+            records.count <= RankWindows.headCount + trend ? records
+                : Array(records.prefix(RankWindows.headCount) + records.suffix(trend))
+        })
+        evidence.worldSize = worldSize
+        evidence.learningRate = options.learningRate ?? evidence.history.last?.learningRate
+        if let measured { evidence.adopt(measured) }
+        return diagnosisResult(evidence: evidence, thresholds: thresholds)
     }
 
     /// The run-file field each remedy concerns (protocol/runfile.md), so editors can put a diagnostic

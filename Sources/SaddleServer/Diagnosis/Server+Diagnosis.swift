@@ -13,9 +13,9 @@ extension Server {
                                                    precision: request.precision, options: options,
                                                    control: context.curvatureControl)
                 return .object(self.pointDiagnosisResult(point, thresholds: params.thresholds))
-            case .run(let run, let options):
-                return .object(try self.runDiagnosisResult(run, options: options, thresholds: params.thresholds,
-                                                            control: context.curvatureControl))
+            case .run(let run, let options, let measured):
+                return .object(try self.runDiagnosisResult(run, options: options, measured: measured,
+                                                            thresholds: params.thresholds, control: context.curvatureControl))
             }
         }
         table.register(EscapeProbeMethod.self, execution: .background) { params, context in

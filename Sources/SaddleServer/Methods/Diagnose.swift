@@ -12,7 +12,8 @@ enum Diagnose: RPCMethod {
     enum Source: Sendable {
         case point(ObjectiveRequest, PointEvidenceOptions)
         case evidence(Evidence)
-        case run(String, PointEvidenceOptions)
+        /// A run's history (per rank for a distributed run), with evidence measured elsewhere when given.
+        case run(String, PointEvidenceOptions, measured: Evidence?)
     }
 
     struct Params: JSONDecodable {
@@ -25,8 +26,19 @@ enum Diagnose: RPCMethod {
         init(from reader: JSONReader) throws(JSONShapeError) {
             let members = try reader.object(allowing: ObjectiveRequest.fields.union(Self.pointFields).union(Self.commonFields))
             thresholds = try reader["thresholds"].decode(Thresholds.self)
+            if members["evidence"] != nil && members["run"] != nil {
+                for field in ["history", "ranks"] where !reader["evidence"][field].isAbsent {
+                    throw reader["evidence"][field].fail("cannot be combined with `run`: the run's steps are its history")
+                }
+                if let first = members.keys.filter({ !Self.commonFields.contains($0) }).sorted().first {
+                    throw reader[first].fail("cannot be combined with `run` and `evidence`: give the run, the evidence measured elsewhere, and optionally `thresholds`")
+                }
+                source = .run(try reader["run"].string(nonEmpty: true), PointEvidenceOptions(thresholds: thresholds),
+                              measured: try reader["evidence"].decode(Evidence.self))
+                return
+            }
             if members["evidence"] != nil {
-                let extra = members.keys.filter { $0 == "run" || ($0 != "evidence" && !Self.commonFields.contains($0)) }.sorted()
+                let extra = members.keys.filter { $0 != "evidence" && !Self.commonFields.contains($0) }.sorted()
                 if let first = extra.first {
                     throw reader[first].fail("cannot be combined with `evidence`: give either `evidence` (and optionally `thresholds`) or `model` and `dataset`")
                 }
@@ -42,7 +54,7 @@ enum Diagnose: RPCMethod {
                 if let first = ["model", "dataset", "samples", "precision"].first(where: { members[$0] != nil }) {
                     throw reader[first].fail("cannot be combined with `run`: a run names its own model and data set")
                 }
-                source = .run(try reader["run"].string(nonEmpty: true), options)
+                source = .run(try reader["run"].string(nonEmpty: true), options, measured: nil)
                 return
             }
             guard members["model"] != nil || members["dataset"] != nil else {

@@ -22,6 +22,8 @@ public final class RunRegistry: Sendable {
     static let retiredLimit = 1000
     /// The last step event this process ingested per run (for `run/status` of ingested runs).
     private let ingested = Mutex<[String: StepEvent]>([:])
+    /// Per-rank step windows of the runs diagnosed lately (distributed runs' `diagnose`).
+    let windows = RankWindows()
 
     init(storePath: String?) { self.storePath = storePath }
 

@@ -227,6 +227,7 @@ extension Server {
         var events = params.steps
         for i in events.indices { events[i].runId = id }
         do { try store.append(events) } catch { throw .storeError(error.description) }
+        runs.windows.record(id, events)
         let last = events.max { $0.step < $1.step }
         if let last { runs.noteIngested(last) }
         var result: [String: JSON] = ["run": .string(id), "accepted": .int(events.count)]
