@@ -136,7 +136,12 @@ def print_overhead(cases, case):
 
 
 def diagnose(client, run):
-    return client.request("diagnose", {"run": run}, timeout=60)
+    result = client.request("diagnose", {"run": run}, timeout=60)
+    # The numbers behind the verdict, in the log of a failing (or -s) run.
+    print(run, result.get("verdict"), result.get("ranks", {}).get("implicated"),
+          [(e.get("name"), e.get("value"), e.get("threshold"), e.get("ranks")) for e in result.get("evidence", [])
+           if e.get("name", "").startswith(("rank", "epoch", "shared", "repeated", "allreduce", "dataWait"))])
+    return result
 
 
 def test_healthy_run_is_progressing(cluster):

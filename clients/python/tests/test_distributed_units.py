@@ -142,6 +142,23 @@ def test_index_recorder_gives_each_batch_its_sample_indices():
             assert sum(batches, []) == expected
 
 
+class Streaming:
+    """A sampler without a length (indices produced on the fly): recorded index by index."""
+
+    def __iter__(self):
+        yield from [7, 3, 5, 1, 0]
+
+
+def test_index_recorder_streams_a_sampler_without_a_length():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    data = TensorDataset(torch.arange(10).float(), torch.arange(10))
+    sampler = IndexRecorder(Streaming())
+    arrivals = Arrivals()
+    batches = [y.tolist() for _, y in RankLoader(DataLoader(data, batch_size=2, sampler=sampler), arrivals, sampler)]
+    assert batches == [[7, 3], [5, 1], [0]] and [i for _, i in arrivals.seen] == batches
+
+
 def test_allreduce_gradients_in_a_world_of_one_is_the_gradient_norm():
     model, x, y = small_problem()
     nn.functional.cross_entropy(model(x), y).backward()
