@@ -169,6 +169,10 @@ def test_straggler_is_implicated(cluster):
         compute = {r: median(real(p["computeSeconds"]) for p in pts) for r, pts in per_rank.items()}
         # The injected 30 ms shows in the straggler's compute, not in the others'.
         assert compute[STRAGGLER] >= 0.03 and all(compute[r] < 0.02 for r in compute if r != STRAGGLER), compute
+        # ... and the others wait for it at the all-reduce (allreduceSeconds), while it hardly waits.
+        wait = {r: median(real(p["allreduceSeconds"]) for p in pts) for r, pts in per_rank.items()}
+        others = [wait[r] for r in wait if r != STRAGGLER]
+        assert min(others) >= 0.02 and wait[STRAGGLER] < min(others) / 2, wait
         print_overhead(cases, "straggler")
         result = diagnose(client, run)
     assert result["verdict"] == "straggler", result
