@@ -1,6 +1,6 @@
 """How much a DistributedReporter adds to a training step (the issue's bound: under 1 %).
 
-    SADDLED=.build/debug/saddled python3 clients/python/benchmarks/reporting_overhead.py [STEPS] [ROUNDS]
+    SADDLED=.build/release/saddled python3 benchmarks/distributed_reporting.py [STEPS] [ROUNDS]
 
 One process (a world of one), a small MLP trained with SGD on batches of 256, ``torch`` on one
 thread. The same loop runs with and without the reporter (``batches``, ``compute``,
@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "python"))
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
