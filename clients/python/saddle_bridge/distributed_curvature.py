@@ -266,20 +266,36 @@ class DistributedCurvature:
 
     # -- Hutchinson ---------------------------------------------------------------------------------
 
-    def trace(self, probes: int = 100, *, seed: int = 0) -> TraceResult:
-        """Hutchinson's estimate of tr(H) with ``probes`` Rademacher probes drawn from the daemon's
-        generator (:class:`SeededRandom` with ``seed``, each probe's entries in flat-parameter order),
-        so it equals ``curvature/trace {"probes", "seed"}`` on a model and data set both hold;
-        collective (every rank draws the same probes, no vector is sent)."""
+    #: Above this many parameters, ``trace`` draws its probes with torch's generator by default: the
+    #: pure-Python port of the daemon's generator takes about a microsecond per entry.
+    DAEMON_PROBES_UP_TO = 1_000_000
+
+    def trace(self, probes: int = 100, *, seed: int = 0, probe_source: Optional[str] = None) -> TraceResult:
+        """Hutchinson's estimate of tr(H) with ``probes`` Rademacher probes; collective (every rank draws
+        the same probes, no vector is sent).
+
+        ``probe_source="daemon"`` draws them from the daemon's generator (:class:`SeededRandom` with
+        ``seed``, each probe's entries in flat-parameter order), so the estimate equals
+        ``curvature/trace {"probes", "seed"}`` on a model and data set both hold; ``"torch"`` draws them
+        with ``torch.Generator().manual_seed(seed)`` (fast at any size, the same on every rank, but not
+        the daemon's probes). The default is ``"daemon"`` up to :attr:`DAEMON_PROBES_UP_TO` parameters."""
         import torch
 
         if probes < 2:
             raise ValueError(f"probes must be at least 2 (for a standard error), got {probes}")
+        source = probe_source or ("daemon" if self.dimension <= self.DAEMON_PROBES_UP_TO else "torch")
+        if source not in ("daemon", "torch"):
+            raise ValueError(f'probe_source must be "daemon" or "torch", got {probe_source!r}')
         start_time = time.perf_counter()
         rng = SeededRandom(seed)
+        generator = torch.Generator().manual_seed(int(seed) & ((1 << 63) - 1))
         samples: List[float] = []
         for _ in range(probes):
-            z = torch.tensor(rng.rademacher_vector(self.dimension), dtype=self.dtype, device=self.device)
+            if source == "daemon":
+                z = torch.tensor(rng.rademacher_vector(self.dimension), dtype=self.dtype, device=self.device)
+            else:
+                bits = torch.randint(0, 2, (self.dimension,), generator=generator, dtype=torch.int8)
+                z = (bits.to(self.dtype) * 2 - 1).to(self.device)
             samples.append(float(torch.dot(z.to(torch.float64), self.hvp(z).to(torch.float64))))
         mean = sum(samples) / probes
         variance = sum((s - mean) ** 2 for s in samples) / (probes - 1)
