@@ -17,8 +17,11 @@ final class RankWindows: Sendable {
     /// Latest steps kept per rank: enough for the windows of ``Thresholds`` and to see a batch order
     /// repeat across epochs of up to this many steps.
     static let tailCount = 320
-    /// Runs kept; the least recently diagnosed is dropped first (rebuilt from the store when asked again).
+    /// Runs kept, and ranks kept over all runs (each rank holds up to `headCount + 2 × tailCount` steps of
+    /// about 250 bytes: 1,024 ranks ≈ 230 MB at most, 1,024 × 352 steps ≈ 90 MB as usually trimmed); past
+    /// either, the least recently diagnosed run is dropped first (rebuilt from the store when asked again).
     static let runLimit = 16
+    static let rankLimit = 1_024
 
     struct Rank: Sendable {
         var head: [StepRecord] = []
@@ -76,8 +79,9 @@ final class RankWindows: Sendable {
             }
             run.lastUse = state.clock
             state.runs[runId] = run
-            if state.runs.count > Self.runLimit,
-               let oldest = state.runs.min(by: { $0.value.lastUse < $1.value.lastUse })?.key
+            while state.runs.count > 1,
+                  state.runs.count > Self.runLimit || state.runs.values.reduce(0, { $0 + $1.ranks.count }) > Self.rankLimit,
+                  let oldest = state.runs.min(by: { $0.value.lastUse < $1.value.lastUse })?.key, oldest != runId
             {
                 state.runs[oldest] = nil
             }

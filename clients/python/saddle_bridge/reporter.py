@@ -7,8 +7,8 @@ first) and writes the JSON Lines file, so the training loop never waits on the d
 ``close()`` flushes and stops.
 
 An event on the wire and in ``metrics.jsonl`` is the ``run/ingest`` step object:
-``{"step", "loss", "rank"?, "epoch"?, "gradNorm"?, "lr"?, "dataWaitSeconds"?, "computeSeconds"?,
-"samplesPerSecond"?, "fingerprint"?, "labelHistogram"?}``, non-finite numbers as the strings
+``{"step", "loss", "rank"?, "worldSize"?, "epoch"?, "gradNorm"?, "lr"?, "dataWaitSeconds"?,
+"computeSeconds"?, "allreduceSeconds"?, "samplesPerSecond"?, "fingerprint"?, "labelHistogram"?}``, non-finite numbers as the strings
 ``"NaN"``/``"Infinity"``/``"-Infinity"``; each line of ``metrics.jsonl`` is one such object.
 """
 
@@ -57,7 +57,8 @@ class Reporter:
     closing the reporter then ends its own connection only. With ``connect=False`` nothing is sent
     and only ``metrics_path`` is written. ``run_name`` names the ingested run created on the
     first send; ``run`` appends to an existing run instead. ``rank`` is added to every event
-    that does not give its own. ``finish_on_close`` (default: when this reporter created the
+    that does not give its own, and ``world_size`` (the ranks of a distributed run) to every event.
+``finish_on_close`` (default: when this reporter created the
     run) sends ``run/stop`` at :meth:`close`, marking the ingested run finished; leave it off on
     all but one rank when several ranks report into one run.
 
@@ -73,6 +74,7 @@ class Reporter:
         run_name: Optional[str] = None,
         run: Optional[str] = None,
         rank: Optional[int] = None,
+        world_size: Optional[int] = None,
         metrics_path: Optional[PathLike] = None,
         batch_size: int = 50,
         interval: float = 0.5,
@@ -87,6 +89,9 @@ class Reporter:
         self.run_name = run_name
         self.run: Optional[str] = run
         self.rank = rank
+        if world_size is not None and (isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1):
+            raise ValueError(f"world_size must be a positive integer, got {world_size!r}")
+        self.world_size = world_size
         self.batch_size = batch_size
         self.interval = interval
         self.request_timeout = request_timeout
@@ -96,6 +101,9 @@ class Reporter:
         self.reported = 0
         self.acknowledged = 0
         self.last_step: Optional[int] = None
+        #: CPU seconds the background sender thread has used (encoding, sending, waiting excluded):
+        #: the reporting cost that does not show in ``step``'s own time.
+        self.sender_cpu_seconds = 0.0
         self._owns_client = False
         self.client: Optional[Client]
         if not connect:
@@ -141,13 +149,15 @@ class Reporter:
         lr: Any = None,
         data_wait: Any = None,
         compute: Any = None,
+        allreduce: Any = None,
         samples_per_second: Any = None,
         epoch: Optional[int] = None,
         rank: Optional[int] = None,
         fingerprint: Optional[str] = None,
         label_histogram: Optional[Sequence[int]] = None,
     ) -> None:
-        """Records one step; returns at once. Seconds for ``data_wait`` and ``compute``.
+        """Records one step; returns at once. Seconds for ``data_wait``, ``compute`` and ``allreduce``
+        (the time this step waited in the gradient all-reduce).
 
         ``loss`` and the other numbers may be Python, numpy or 0-d torch values (``.item()`` is
         called: on a GPU that waits for the step's kernels, as printing the loss would); NaN and
@@ -165,10 +175,12 @@ class Reporter:
         r = rank if rank is not None else self.rank
         if r is not None:
             event["rank"] = int(r)
+        if self.world_size is not None:
+            event["worldSize"] = self.world_size
         if epoch is not None:
             event["epoch"] = int(epoch)
         for key, value in (("gradNorm", grad_norm), ("lr", lr), ("dataWaitSeconds", data_wait),
-                           ("computeSeconds", compute), ("samplesPerSecond", samples_per_second)):
+                           ("computeSeconds", compute), ("allreduceSeconds", allreduce), ("samplesPerSecond", samples_per_second)):
             if value is not None:
                 event[key] = _number(value, key)
         if fingerprint is not None:
@@ -263,9 +275,11 @@ class Reporter:
                     self._cond.wait(remaining)
                 batch = self._pending[: self.max_request_events]
                 del self._pending[: len(batch)]
+            cpu = time.thread_time()
             try:
                 self._send(batch)
             finally:
+                self.sender_cpu_seconds += time.thread_time() - cpu
                 with self._cond:
                     self._handled += len(batch)
                     self._cond.notify_all()

@@ -87,3 +87,27 @@ def needs(*methods: str):
     missing = [] if served is None else sorted(set(methods) - served)
     return pytest.mark.skipif(bool(missing), reason=f"saddled does not serve {', '.join(missing)} yet "
                               "(capabilities.methods); runs once that branch is merged")
+
+
+@pytest.fixture
+def listening_socket(saddled, tmp_path):
+    """A `saddled --listen` daemon with its store under tmp_path; yields the socket path, stops it after."""
+    import tempfile
+    import time
+
+    directory = tempfile.mkdtemp(prefix="saddle-")  # sun_path holds 107 bytes; pytest's tmp_path can be longer
+    path = os.path.join(directory, "s.sock")
+    proc = subprocess.Popen([saddled, "--listen", path, "--store", str(tmp_path / "runs.sqlite")],
+                            stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"saddled --listen did not create {path}")
+        time.sleep(0.01)
+    yield path
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
