@@ -170,7 +170,6 @@ class RankConnection:
 
 async def generate(socket_path: str, run: str, ranks: List[int], model: StepModel, t0: float, batch: float,
                    phase_seed: int) -> Dict[str, Any]:
-    loop = asyncio.get_running_loop()
     connections: Dict[int, RankConnection] = {}
     for r in ranks:
         reader, writer = await asyncio.open_unix_connection(socket_path, limit=1 << 20)
@@ -215,7 +214,6 @@ async def generate(socket_path: str, run: str, ranks: List[int], model: StepMode
     for conn in connections.values():
         conn.writer.close()
     await asyncio.gather(*(c.writer.wait_closed() for c in connections.values()), return_exceptions=True)
-    del loop
     return {"ranks": len(ranks), "sent": sum(sent.values()), "accepted": sum(accepted.values()),
             "calls": sum(calls.values()), "ingestLatency": ingest_latency, "lags": lags, "errors": errors[:20],
             "errorCount": len(errors), "connectedAt": connected, "finishedAt": finished,
