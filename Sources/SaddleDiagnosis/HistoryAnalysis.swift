@@ -149,7 +149,7 @@ public enum HistoryAnalysis {
     }
 
     /// 1 − distinct ÷ count; `nil` for fewer than 2 fingerprints.
-    public static func repeatedShare(_ fingerprints: [String]) -> Double? {
+    public static func repeatedShare<T: Hashable>(_ fingerprints: [T]) -> Double? {
         guard fingerprints.count >= 2 else { return nil }
         return 1 - Double(Set(fingerprints).count) / Double(fingerprints.count)
     }

@@ -45,97 +45,100 @@ public struct RankSummary: Sendable, Equatable {
 
 /// Pure functions over the per-rank histories of a distributed run: per-rank summaries, and the
 /// consensus history the single-process procedure reads (so a stall every rank shares is diagnosed as
-/// for one process, with curvature deciding saddle, minimum or plateau).
+/// for one process, with curvature deciding saddle, minimum or plateau). Both read ``RankWindow``s, so
+/// their cost is set by the number of ranks and the windows, not by the length of the run.
 public enum RankAnalysis {
-    /// One summary per rank (ascending rank). `histories[r]` holds rank r's records, oldest first; it may
-    /// be a window of the run (the first and the latest steps), as long as it holds `dataWindow` steps.
+    /// One summary per rank (ascending rank) of whole histories (oldest first), through their windows.
     public static func summarize(_ histories: [Int: [StepRecord]], thresholds: Thresholds) -> [RankSummary] {
-        let window = max(thresholds.dataWindow, 1)
-        let recentByRank = histories.mapValues { Array($0.suffix(window)) }
-        // Which ranks had each fingerprint among their trailing batches.
-        var holders: [String: Set<Int>] = [:]
-        for (rank, recent) in recentByRank {
-            for record in recent { if let f = record.fingerprint { holders[f, default: []].insert(rank) } }
+        summarize(windows: histories.mapValues { RankWindow($0) }, thresholds: thresholds)
+    }
+
+    /// One summary per rank (ascending rank): medians over the trailing `dataWindow` steps, the first
+    /// steps' loss, and how often batches repeat (within an epoch, across epochs, across ranks).
+    public static func summarize(windows: [Int: RankWindow], thresholds: Thresholds) -> [RankSummary] {
+        let span = max(thresholds.dataWindow, 1)
+        // The rank that had each recent batch, or -1 when several ranks had it.
+        var holder: [UInt64: Int] = [:]
+        for (rank, window) in windows {
+            for key in window.suffixKeys(span) {
+                guard let key else { continue }
+                if let other = holder[key], other != rank { holder[key] = -1 } else { holder[key] = rank }
+            }
         }
-        return histories.keys.sorted().map { rank in
-            let history = histories[rank] ?? []
-            let recent = recentByRank[rank] ?? []
-            var summary = RankSummary(rank: rank, steps: history.count, lastStep: history.last?.step ?? 0)
+        return windows.keys.sorted().compactMap { rank in
+            guard let window = windows[rank] else { return nil }
+            let recent = window.suffix(span)
+            let recentKeys = window.suffixKeys(span)
+            var summary = RankSummary(rank: rank, steps: window.count, lastStep: window.lastStep ?? 0)
             summary.loss = HistoryAnalysis.median(recent.map(\.loss).filter(\.isFinite))
-            summary.earlyLoss = HistoryAnalysis.median(history.prefix(window).map(\.loss).filter(\.isFinite))
+            summary.earlyLoss = HistoryAnalysis.median(window.head.prefix(span).map(\.loss).filter(\.isFinite))
             summary.compute = median(recent.compactMap(\.compute))
             summary.dataWait = median(recent.compactMap(\.dataWait))
             summary.allreduceWait = median(recent.compactMap(\.allreduceWait))
-            summary.repeatedBatchShare = HistoryAnalysis.repeatedShare(recent.compactMap { r in
-                r.fingerprint.map { f in r.epoch.map { "\($0):\(f)" } ?? f }
+            summary.repeatedBatchShare = HistoryAnalysis.repeatedShare(zip(recent, recentKeys).compactMap { r, k in
+                k.map { EpochKey(key: $0, epoch: r.epoch ?? -1) }
             })
-            summary.epochRepeatShare = epochRepeatShare(history, recent: recent)
-            let printed = recent.compactMap(\.fingerprint)
-            if !printed.isEmpty && histories.count > 1 {
-                let shared = printed.filter { (holders[$0]?.count ?? 0) > 1 }.count
-                summary.sharedBatchShare = Double(shared) / Double(printed.count)
+            summary.epochRepeatShare = epochRepeatShare(window.keyedEpochs, recent: zip(recent, recentKeys).compactMap { r, k in
+                guard let k, let e = r.epoch else { return nil }
+                return EpochKey(key: k, epoch: e)
+            })
+            let printed = recentKeys.compactMap { $0 }
+            if !printed.isEmpty && windows.count > 1 {
+                summary.sharedBatchShare = Double(printed.filter { holder[$0] == -1 }.count) / Double(printed.count)
             }
-            if let bad = history.suffix(max(thresholds.plateauWindow, 3)).first(where: { !$0.loss.isFinite }) {
+            let tail = window.suffix(max(thresholds.plateauWindow, 3))
+            if let bad = tail.first(where: { !$0.loss.isFinite }) {
                 summary.nonFiniteStep = bad.step
-            } else if let last = history.last, let g = last.gradNorm, !g.isFinite {
+            } else if let last = tail.last, let g = last.gradNorm, !g.isFinite {
                 summary.nonFiniteStep = last.step
             }
             return summary
         }
     }
 
-    /// Share of `recent` batches whose fingerprint the rank already had in an earlier epoch; `nil` without
-    /// epochs and fingerprints, or when epochs hold fewer than two distinct batches on average (full-batch
-    /// training feeds the same batch every epoch, and that is no stall).
-    static func epochRepeatShare(_ history: [StepRecord], recent: [StepRecord]) -> Double? {
-        var firstEpoch: [String: Int] = [:]
-        var perEpoch: [Int: Set<String>] = [:]
-        for r in history {
-            guard let f = r.fingerprint, let e = r.epoch else { continue }
-            perEpoch[e, default: []].insert(f)
-            firstEpoch[f] = min(firstEpoch[f] ?? e, e)
-        }
-        let batches = perEpoch.values.reduce(0) { $0 + $1.count }
-        guard perEpoch.count >= 2, batches >= 2 * perEpoch.count else { return nil }
-        let candidates = recent.filter { $0.fingerprint != nil && $0.epoch != nil }
-        guard !candidates.isEmpty else { return nil }
-        let repeats = candidates.filter { r in
-            guard let f = r.fingerprint, let e = r.epoch, let first = firstEpoch[f] else { return false }
-            return first < e
-        }.count
-        return Double(repeats) / Double(candidates.count)
+    struct EpochKey: Hashable {
+        var key: UInt64
+        var epoch: Int
     }
 
-    /// The run as one process would report it, step by step: the mean loss over the ranks that reported
-    /// the step (the global mini-batch loss for equal shards), the median of gradient norm, learning rate,
-    /// times and throughput, label histograms summed (the global batch), and the lowest rank's fingerprint
-    /// and epoch. Steps are ascending.
+    /// Share of `recent` batches whose key the rank already had in an earlier epoch; `nil` without
+    /// epochs and fingerprints, or when epochs hold fewer than two distinct batches on average (full-batch
+    /// training feeds the same batch every epoch, and that is no stall).
+    static func epochRepeatShare(_ held: [(key: UInt64, epoch: Int)], recent: [EpochKey]) -> Double? {
+        var firstEpoch: [UInt64: Int] = [:]
+        var pairs = Set<EpochKey>()
+        var epochs = Set<Int>()
+        for (key, epoch) in held {
+            epochs.insert(epoch)
+            pairs.insert(EpochKey(key: key, epoch: epoch))
+            firstEpoch[key] = min(firstEpoch[key] ?? epoch, epoch)
+        }
+        guard epochs.count >= 2, pairs.count >= 2 * epochs.count, !recent.isEmpty else { return nil }
+        let repeats = recent.filter { r in firstEpoch[r.key].map { $0 < r.epoch } ?? false }.count
+        return Double(repeats) / Double(recent.count)
+    }
+
+    /// The consensus of whole histories (see ``consensus(windows:recent:)``), every step included.
     public static func consensus(_ histories: [Int: [StepRecord]]) -> [StepRecord] {
-        var byStep: [Int: [StepRecord]] = [:]
-        for rank in histories.keys.sorted() {
-            for record in histories[rank] ?? [] { byStep[record.step, default: []].append(record) }
+        var steps = ConsensusSteps()
+        for rank in histories.keys.sorted() { for record in histories[rank] ?? [] { steps.add(record) } }
+        return steps.records
+    }
+
+    /// The run as one process would report it, step by step, from each rank's first steps and its
+    /// `recent` latest: the mean loss over the ranks that reported the step (the global mini-batch loss
+    /// for equal shards), the median of gradient norm, learning rate, times and throughput, label
+    /// histograms summed (the global batch), and the lowest rank's fingerprint and epoch. Steps ascending.
+    public static func consensus(windows: [Int: RankWindow], recent: Int) -> [StepRecord] {
+        var steps = ConsensusSteps()
+        for rank in windows.keys.sorted() {
+            guard let window = windows[rank] else { continue }
+            let latest = window.latest.suffix(recent)
+            let firstLatest = latest.first?.step ?? .max
+            for record in window.head where record.step < firstLatest { steps.add(record) }
+            for record in latest { steps.add(record) }
         }
-        return byStep.keys.sorted().compactMap { step in
-            guard let records = byStep[step], let first = records.first else { return nil }
-            var merged = first
-            let losses = records.map(\.loss)
-            merged.loss = losses.allSatisfy(\.isFinite) ? losses.reduce(0, +) / Double(losses.count)
-                : losses.first { !$0.isFinite } ?? .nan
-            merged.gradNorm = medianAllowingNonFinite(records.compactMap(\.gradNorm))
-            merged.learningRate = median(records.compactMap(\.learningRate))
-            merged.weightNorm = medianAllowingNonFinite(records.compactMap(\.weightNorm))
-            merged.dataWait = median(records.compactMap(\.dataWait))
-            merged.compute = median(records.compactMap(\.compute))
-            merged.allreduceWait = median(records.compactMap(\.allreduceWait))
-            merged.throughput = median(records.compactMap(\.throughput))
-            let histograms = records.compactMap(\.labelHistogram)
-            if let width = histograms.map(\.count).max(), histograms.count == records.count {
-                var sum = [Int](repeating: 0, count: width)
-                for h in histograms { for (i, c) in h.enumerated() { sum[i] += c } }
-                merged.labelHistogram = sum
-            }
-            return merged
-        }
+        return steps.records
     }
 
     static func median(_ values: [Double]) -> Double? { HistoryAnalysis.median(values.filter(\.isFinite)) }
@@ -145,5 +148,66 @@ public enum RankAnalysis {
     static func medianAllowingNonFinite(_ values: [Double]) -> Double? {
         if let bad = values.first(where: { !$0.isFinite }) { return bad }
         return HistoryAnalysis.median(values)
+    }
+}
+
+/// Per-step accumulators of the consensus history: values gathered rank by rank (lowest first), merged
+/// once at the end.
+struct ConsensusSteps {
+    struct Step {
+        var first: StepRecord
+        var losses: [Double] = []
+        var gradNorms: [Double] = []
+        var learningRates: [Double] = []
+        var weightNorms: [Double] = []
+        var dataWaits: [Double] = []
+        var computes: [Double] = []
+        var allreduceWaits: [Double] = []
+        var throughputs: [Double] = []
+        var histogram: [Int]?
+        var histograms = 0
+
+        mutating func accumulate(_ r: StepRecord) {
+            losses.append(r.loss)
+            if let v = r.gradNorm { gradNorms.append(v) }
+            if let v = r.learningRate { learningRates.append(v) }
+            if let v = r.weightNorm { weightNorms.append(v) }
+            if let v = r.dataWait { dataWaits.append(v) }
+            if let v = r.compute { computes.append(v) }
+            if let v = r.allreduceWait { allreduceWaits.append(v) }
+            if let v = r.throughput { throughputs.append(v) }
+            if let h = r.labelHistogram {
+                if histogram == nil { histogram = [] }
+                if let n = histogram?.count, n < h.count { histogram?.append(contentsOf: repeatElement(0, count: h.count - n)) }
+                for (i, c) in h.enumerated() { histogram?[i] += c }
+                histograms += 1
+            }
+        }
+    }
+
+    var byStep: [Int: Step] = [:]
+
+    mutating func add(_ r: StepRecord) {
+        // In place (the `default:` subscript's modify), so the arrays are never copied.
+        byStep[r.step, default: Step(first: r)].accumulate(r)
+    }
+
+    var records: [StepRecord] {
+        byStep.keys.sorted().compactMap { step in
+            guard let s = byStep[step] else { return nil }
+            var merged = s.first
+            merged.loss = s.losses.allSatisfy(\.isFinite) ? s.losses.reduce(0, +) / Double(s.losses.count)
+                : s.losses.first { !$0.isFinite } ?? .nan
+            merged.gradNorm = RankAnalysis.medianAllowingNonFinite(s.gradNorms)
+            merged.learningRate = RankAnalysis.median(s.learningRates)
+            merged.weightNorm = RankAnalysis.medianAllowingNonFinite(s.weightNorms)
+            merged.dataWait = RankAnalysis.median(s.dataWaits)
+            merged.compute = RankAnalysis.median(s.computes)
+            merged.allreduceWait = RankAnalysis.median(s.allreduceWaits)
+            merged.throughput = RankAnalysis.median(s.throughputs)
+            // The global batch's labels only when every rank reported its own.
+            merged.labelHistogram = s.histograms == s.losses.count ? s.histogram : nil
+            return merged
+        }
     }
 }

@@ -1,3 +1,4 @@
+import SaddleDiagnosis
 import SaddleRPC
 import SaddleTraining
 import XCTest
@@ -12,17 +13,17 @@ final class RankWindowsTests: XCTestCase {
         let windows = RankWindows()
         var loads = 0
         let first = try windows.window("r") { () throws(RPCError) -> [StepEvent] in loads += 1; return events(0..<10) }
-        XCTAssertEqual(first.histories.count, 2)
+        XCTAssertEqual(first.ranks.count, 2)
         XCTAssertEqual(first.worldSize, 2)
         windows.record("r", events(10..<1000))
         windows.record("r", events(900..<901, loss: 7))  // a step sent again replaces the one held
         let w = try windows.window("r") { () throws(RPCError) -> [StepEvent] in loads += 1; return [] }
         XCTAssertEqual(loads, 1, "a distributed run's windows are built once")
-        let steps = try XCTUnwrap(w.histories[1]).map(\.step)
-        XCTAssertEqual(Array(steps.prefix(RankWindows.headCount)), Array(0..<RankWindows.headCount))
-        XCTAssertEqual(Array(steps.suffix(RankWindows.tailCount)), Array((1000 - RankWindows.tailCount)..<1000))
-        XCTAssertEqual(steps.count, RankWindows.headCount + RankWindows.tailCount)
-        XCTAssertEqual(w.histories[0]?.first { $0.step == 900 }?.loss, 7)
+        let steps = try XCTUnwrap(w.ranks[1]).records.map(\.step)
+        XCTAssertEqual(Array(steps.prefix(RankWindow.headCount)), Array(0..<RankWindow.headCount))
+        XCTAssertEqual(Array(steps.suffix(RankWindow.tailCount)), Array((1000 - RankWindow.tailCount)..<1000))
+        XCTAssertEqual(steps.count, RankWindow.headCount + RankWindow.tailCount)
+        XCTAssertEqual(w.ranks[0]?.records.first { $0.step == 900 }?.loss, 7)
     }
 
     func testOneRankRunsAreNotKept() throws {
@@ -33,7 +34,7 @@ final class RankWindowsTests: XCTestCase {
                 loads += 1
                 return events(0..<5, ranks: 0..<1)
             }
-            XCTAssertEqual(w.histories.count, 1)
+            XCTAssertEqual(w.ranks.count, 1)
         }
         XCTAssertEqual(loads, 2, "one-rank runs are read from the store each time (their whole history counts)")
     }

@@ -40,11 +40,11 @@ extension Server {
             loaded = events
             return events
         }
-        if window.histories.count >= 2 {
-            var members = distributedDiagnosisResult(window.histories, worldSize: window.worldSize, options: options,
+        if window.ranks.count >= 2 {
+            var members = distributedDiagnosisResult(window.ranks, worldSize: window.worldSize, options: options,
                                                      measured: measured, thresholds: thresholds)
             members["run"] = .string(runId)
-            members["step"] = .int(window.histories.values.compactMap { $0.last?.step }.max() ?? 0)
+            members["step"] = .int(window.ranks.values.compactMap(\.lastStep).max() ?? 0)
             return members
         }
         let events: [StepEvent]
@@ -83,16 +83,13 @@ extension Server {
     }
 
     /// The diagnosis of a distributed run from its per-rank windows: pure once the windows are read.
-    func distributedDiagnosisResult(_ histories: [Int: [StepRecord]], worldSize: Int?, options: PointEvidenceOptions,
+    func distributedDiagnosisResult(_ windows: [Int: RankWindow], worldSize: Int?, options: PointEvidenceOptions,
                                     measured: Evidence?, thresholds: Thresholds) -> [String: JSON] {
         var evidence = Evidence()
-        evidence.ranks = RankAnalysis.summarize(histories, thresholds: thresholds)
+        evidence.ranks = RankAnalysis.summarize(windows: windows, thresholds: thresholds)
         // The consensus needs the first steps (early scale) and the trend windows, not every step held.
-        let trend = max(thresholds.plateauWindow, thresholds.dataWindow) * 2
-        evidence.history = RankAnalysis.consensus(histories.mapValues { records in
-            records.count <= RankWindows.headCount + trend ? records
-                : Array(records.prefix(RankWindows.headCount) + records.suffix(trend))
-        })
+        evidence.history = RankAnalysis.consensus(
+            windows: windows, recent: 2 * max(thresholds.plateauWindow, thresholds.dataWindow))
         evidence.worldSize = worldSize
         evidence.learningRate = options.learningRate ?? evidence.history.last?.learningRate
         if let measured { evidence.adopt(measured) }
