@@ -78,7 +78,7 @@ public enum RankAnalysis {
             summary.repeatedBatchShare = HistoryAnalysis.repeatedShare(zip(recent, recentKeys).compactMap { r, k in
                 k.map { EpochKey(key: $0, epoch: r.epoch ?? -1) }
             })
-            summary.epochRepeatShare = epochRepeatShare(window.keyedEpochs, recent: zip(recent, recentKeys).compactMap { r, k in
+            summary.epochRepeatShare = epochRepeatShare(window, recent: zip(recent, recentKeys).compactMap { r, k in
                 guard let k, let e = r.epoch else { return nil }
                 return EpochKey(key: k, epoch: e)
             })
@@ -102,19 +102,29 @@ public enum RankAnalysis {
     }
 
     /// Share of `recent` batches whose key the rank already had in an earlier epoch; `nil` without
-    /// epochs and fingerprints, or when epochs hold fewer than two distinct batches on average (full-batch
-    /// training feeds the same batch every epoch, and that is no stall).
-    static func epochRepeatShare(_ held: [(key: UInt64, epoch: Int)], recent: [EpochKey]) -> Double? {
-        var firstEpoch: [UInt64: Int] = [:]
-        var pairs = Set<EpochKey>()
-        var epochs = Set<Int>()
-        for (key, epoch) in held {
-            epochs.insert(epoch)
-            pairs.insert(EpochKey(key: key, epoch: epoch))
-            firstEpoch[key] = min(firstEpoch[key] ?? epoch, epoch)
+    /// epochs and fingerprints, or when its epochs hold fewer than two steps on average (full-batch
+    /// training feeds the same batch every epoch, and that is no stall). A linear scan of the window per
+    /// recent batch: no hashing, which dominated this at hundreds of ranks.
+    static func epochRepeatShare(_ window: RankWindow, recent: [EpochKey]) -> Double? {
+        guard !recent.isEmpty else { return nil }
+        var keys: [UInt64] = []
+        var epochs: [Int] = []
+        keys.reserveCapacity(window.count)
+        epochs.reserveCapacity(window.count)
+        var epochCount = 0
+        window.forEachKeyedEpoch { key, epoch in
+            if epochs.last != epoch { epochCount += 1 }
+            keys.append(key)
+            epochs.append(epoch)
         }
-        guard epochs.count >= 2, pairs.count >= 2 * epochs.count, !recent.isEmpty else { return nil }
-        let repeats = recent.filter { r in firstEpoch[r.key].map { $0 < r.epoch } ?? false }.count
+        guard epochCount >= 2, keys.count >= 2 * epochCount else { return nil }
+        var repeats = 0
+        for r in recent {
+            for i in keys.indices where keys[i] == r.key && epochs[i] < r.epoch {
+                repeats += 1
+                break
+            }
+        }
         return Double(repeats) / Double(recent.count)
     }
 
@@ -131,6 +141,7 @@ public enum RankAnalysis {
     /// histograms summed (the global batch), and the lowest rank's fingerprint and epoch. Steps ascending.
     public static func consensus(windows: [Int: RankWindow], recent: Int) -> [StepRecord] {
         var steps = ConsensusSteps()
+        steps.width = windows.count
         for rank in windows.keys.sorted() {
             guard let window = windows[rank] else { continue }
             let latest = window.latest.suffix(recent)
@@ -141,13 +152,45 @@ public enum RankAnalysis {
         return steps.records
     }
 
-    static func median(_ values: [Double]) -> Double? { HistoryAnalysis.median(values.filter(\.isFinite)) }
+    static func median(_ values: [Double]) -> Double? { Selection.median(values.filter(\.isFinite)) }
+}
 
-    /// The median of finite values, or a non-finite value when any is present (a divergence signal must
-    /// survive the merge).
-    static func medianAllowingNonFinite(_ values: [Double]) -> Double? {
-        if let bad = values.first(where: { !$0.isFinite }) { return bad }
-        return HistoryAnalysis.median(values)
+/// The median by selection (Hoare's quickselect, O(n) on average) instead of a full sort: the consensus
+/// takes several medians over all ranks for every step.
+enum Selection {
+    /// The median of `values` (the mean of the two middle ones for an even count); `nil` when empty. The
+    /// same value ``HistoryAnalysis/median(_:)`` gives, for finite values.
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        var a = values
+        let n = a.count
+        let upper = select(&a, n / 2)
+        guard n % 2 == 0 else { return upper }
+        // After selecting rank n/2, everything below it is ≤ it: the lower middle is their maximum.
+        let lower = a[0..<(n / 2)].max() ?? upper
+        return (lower + upper) / 2
+    }
+
+    /// Rearranges `a` so that `a[k]` is the k-th smallest, smaller or equal values before it; returns it.
+    static func select(_ a: inout [Double], _ k: Int) -> Double {
+        var low = 0
+        var high = a.count - 1
+        while low < high {
+            let pivot = a[(low + high) / 2]
+            var i = low
+            var j = high
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while a[j] > pivot { j -= 1 }
+                if i <= j {
+                    a.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if k <= j { high = j } else if k >= i { low = i } else { break }
+        }
+        return a[k]
     }
 }
 
@@ -166,6 +209,13 @@ struct ConsensusSteps {
         var throughputs: [Double] = []
         var histogram: [Int]?
         var histograms = 0
+
+        init(first: StepRecord, width: Int) {
+            self.first = first
+            for path in [\Step.losses, \.gradNorms, \.learningRates, \.dataWaits, \.computes, \.allreduceWaits] {
+                self[keyPath: path].reserveCapacity(width)
+            }
+        }
 
         mutating func accumulate(_ r: StepRecord) {
             losses.append(r.loss)
@@ -187,9 +237,12 @@ struct ConsensusSteps {
 
     var byStep: [Int: Step] = [:]
 
+    /// Ranks expected per step (the arrays' capacity).
+    var width = 0
+
     mutating func add(_ r: StepRecord) {
         // In place (the `default:` subscript's modify), so the arrays are never copied.
-        byStep[r.step, default: Step(first: r)].accumulate(r)
+        byStep[r.step, default: Step(first: r, width: width)].accumulate(r)
     }
 
     var records: [StepRecord] {
@@ -198,13 +251,13 @@ struct ConsensusSteps {
             var merged = s.first
             merged.loss = s.losses.allSatisfy(\.isFinite) ? s.losses.reduce(0, +) / Double(s.losses.count)
                 : s.losses.first { !$0.isFinite } ?? .nan
-            merged.gradNorm = RankAnalysis.medianAllowingNonFinite(s.gradNorms)
-            merged.learningRate = RankAnalysis.median(s.learningRates)
-            merged.weightNorm = RankAnalysis.medianAllowingNonFinite(s.weightNorms)
-            merged.dataWait = RankAnalysis.median(s.dataWaits)
-            merged.compute = RankAnalysis.median(s.computes)
-            merged.allreduceWait = RankAnalysis.median(s.allreduceWaits)
-            merged.throughput = RankAnalysis.median(s.throughputs)
+            merged.gradNorm = s.gradNorms.first { !$0.isFinite } ?? Selection.median(s.gradNorms)
+            merged.learningRate = Selection.median(s.learningRates.filter(\.isFinite))
+            merged.weightNorm = s.weightNorms.first { !$0.isFinite } ?? Selection.median(s.weightNorms)
+            merged.dataWait = Selection.median(s.dataWaits.filter(\.isFinite))
+            merged.compute = Selection.median(s.computes.filter(\.isFinite))
+            merged.allreduceWait = Selection.median(s.allreduceWaits.filter(\.isFinite))
+            merged.throughput = Selection.median(s.throughputs.filter(\.isFinite))
             // The global batch's labels only when every rank reported its own.
             merged.labelHistogram = s.histograms == s.losses.count ? s.histogram : nil
             return merged

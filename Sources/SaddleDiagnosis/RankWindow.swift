@@ -74,13 +74,10 @@ public struct RankWindow: Sendable {
         return Array(headKeys.suffix(count - fromTail.count)) + fromTail
     }
 
-    /// (key, epoch) of every step held that has both.
-    var keyedEpochs: [(key: UInt64, epoch: Int)] {
-        var out: [(UInt64, Int)] = []
-        out.reserveCapacity(head.count + Self.tailCount)
-        for (r, k) in zip(head, headKeys) { if let k, let e = r.epoch { out.append((k, e)) } }
-        for (r, k) in zip(latest, latestKeys) { if let k, let e = r.epoch { out.append((k, e)) } }
-        return out
+    /// Calls `body(key, epoch)` for every step held that has both, oldest first.
+    func forEachKeyedEpoch(_ body: (UInt64, Int) -> Void) {
+        for (r, k) in zip(head, headKeys) { if let k, let e = r.epoch { body(k, e) } }
+        for (r, k) in zip(latest, latestKeys) { if let k, let e = r.epoch { body(k, e) } }
     }
 
     public var count: Int { head.count + latest.count }

@@ -145,4 +145,20 @@ final class CrossRankTests: XCTestCase {
         XCTAssertEqual(back.ranks, evidence.ranks)
         XCTAssertEqual(Diagnoser.diagnose(back), Diagnoser.diagnose(evidence))
     }
+
+    /// Quickselect medians equal sorted medians (odd, even, ties, one value).
+    func testSelectionMedianMatchesTheSortedMedian() {
+        var seed: UInt64 = 42
+        func next() -> Double {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Double(seed >> 40) / Double(1 << 24)
+        }
+        for n in [1, 2, 3, 4, 7, 64, 255, 256] {
+            for ties in [false, true] {
+                let values = (0..<n).map { _ in ties ? (next() * 4).rounded() : next() }
+                XCTAssertEqual(Selection.median(values), HistoryAnalysis.median(values), "n = \(n), ties = \(ties)")
+            }
+        }
+        XCTAssertNil(Selection.median([]))
+    }
 }
