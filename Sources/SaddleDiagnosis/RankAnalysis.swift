@@ -136,12 +136,13 @@ public enum RankAnalysis {
     }
 
     /// The run as one process would report it, step by step, from each rank's first steps and its
-    /// `recent` latest: the mean loss over the ranks that reported the step (the global mini-batch loss
-    /// for equal shards), the median of gradient norm, learning rate, times and throughput, label
+    /// `recent` latest: means over the ranks that reported the step — of the loss (the global mini-batch
+    /// loss for equal shards), the gradient norm (after the all-reduce every rank reports the same one),
+    /// learning rate, times and throughput (a rank far off the others was named by the cross-rank step
+    /// before the consensus is read) — with a non-finite loss, gradient or weight norm kept, label
     /// histograms summed (the global batch), and the lowest rank's fingerprint and epoch. Steps ascending.
     public static func consensus(windows: [Int: RankWindow], recent: Int) -> [StepRecord] {
         var steps = ConsensusSteps()
-        steps.width = windows.count
         for rank in windows.keys.sorted() {
             guard let window = windows[rank] else { continue }
             let latest = window.latest.suffix(recent)
@@ -194,38 +195,44 @@ enum Selection {
     }
 }
 
-/// Per-step accumulators of the consensus history: values gathered rank by rank (lowest first), merged
-/// once at the end.
+/// Per-step sums of the consensus history, gathered rank by rank (lowest first): O(1) per record, since
+/// a 256-rank diagnosis merges tens of thousands of records.
 struct ConsensusSteps {
+    /// A running mean that keeps the first non-finite value it sees (a divergence signal must survive
+    /// the merge).
+    struct Mean {
+        var sum = 0.0
+        var count = 0
+        var nonFinite: Double?
+
+        mutating func add(_ v: Double?) {
+            guard let v else { return }
+            if v.isFinite { sum += v; count += 1 } else if nonFinite == nil { nonFinite = v }
+        }
+
+        var value: Double? { nonFinite ?? (count > 0 ? sum / Double(count) : nil) }
+        /// Finite values only (rates and times: a non-finite one is noise, not divergence).
+        var finiteValue: Double? { count > 0 ? sum / Double(count) : nil }
+    }
+
     struct Step {
         var first: StepRecord
-        var losses: [Double] = []
-        var gradNorms: [Double] = []
-        var learningRates: [Double] = []
-        var weightNorms: [Double] = []
-        var dataWaits: [Double] = []
-        var computes: [Double] = []
-        var allreduceWaits: [Double] = []
-        var throughputs: [Double] = []
+        var records = 0
+        var loss = Mean(), gradNorm = Mean(), learningRate = Mean(), weightNorm = Mean()
+        var dataWait = Mean(), compute = Mean(), allreduceWait = Mean(), throughput = Mean()
         var histogram: [Int]?
         var histograms = 0
 
-        init(first: StepRecord, width: Int) {
-            self.first = first
-            for path in [\Step.losses, \.gradNorms, \.learningRates, \.dataWaits, \.computes, \.allreduceWaits] {
-                self[keyPath: path].reserveCapacity(width)
-            }
-        }
-
         mutating func accumulate(_ r: StepRecord) {
-            losses.append(r.loss)
-            if let v = r.gradNorm { gradNorms.append(v) }
-            if let v = r.learningRate { learningRates.append(v) }
-            if let v = r.weightNorm { weightNorms.append(v) }
-            if let v = r.dataWait { dataWaits.append(v) }
-            if let v = r.compute { computes.append(v) }
-            if let v = r.allreduceWait { allreduceWaits.append(v) }
-            if let v = r.throughput { throughputs.append(v) }
+            records += 1
+            loss.add(r.loss)
+            gradNorm.add(r.gradNorm)
+            learningRate.add(r.learningRate)
+            weightNorm.add(r.weightNorm)
+            dataWait.add(r.dataWait)
+            compute.add(r.compute)
+            allreduceWait.add(r.allreduceWait)
+            throughput.add(r.throughput)
             if let h = r.labelHistogram {
                 if histogram == nil { histogram = [] }
                 if let n = histogram?.count, n < h.count { histogram?.append(contentsOf: repeatElement(0, count: h.count - n)) }
@@ -237,29 +244,25 @@ struct ConsensusSteps {
 
     var byStep: [Int: Step] = [:]
 
-    /// Ranks expected per step (the arrays' capacity).
-    var width = 0
-
     mutating func add(_ r: StepRecord) {
-        // In place (the `default:` subscript's modify), so the arrays are never copied.
-        byStep[r.step, default: Step(first: r, width: width)].accumulate(r)
+        // In place (the `default:` subscript's modify): no copy of the step's histogram.
+        byStep[r.step, default: Step(first: r)].accumulate(r)
     }
 
     var records: [StepRecord] {
         byStep.keys.sorted().compactMap { step in
             guard let s = byStep[step] else { return nil }
             var merged = s.first
-            merged.loss = s.losses.allSatisfy(\.isFinite) ? s.losses.reduce(0, +) / Double(s.losses.count)
-                : s.losses.first { !$0.isFinite } ?? .nan
-            merged.gradNorm = s.gradNorms.first { !$0.isFinite } ?? Selection.median(s.gradNorms)
-            merged.learningRate = Selection.median(s.learningRates.filter(\.isFinite))
-            merged.weightNorm = s.weightNorms.first { !$0.isFinite } ?? Selection.median(s.weightNorms)
-            merged.dataWait = Selection.median(s.dataWaits.filter(\.isFinite))
-            merged.compute = Selection.median(s.computes.filter(\.isFinite))
-            merged.allreduceWait = Selection.median(s.allreduceWaits.filter(\.isFinite))
-            merged.throughput = Selection.median(s.throughputs.filter(\.isFinite))
+            merged.loss = s.loss.value ?? .nan
+            merged.gradNorm = s.gradNorm.value
+            merged.learningRate = s.learningRate.finiteValue
+            merged.weightNorm = s.weightNorm.value
+            merged.dataWait = s.dataWait.finiteValue
+            merged.compute = s.compute.finiteValue
+            merged.allreduceWait = s.allreduceWait.finiteValue
+            merged.throughput = s.throughput.finiteValue
             // The global batch's labels only when every rank reported its own.
-            merged.labelHistogram = s.histograms == s.losses.count ? s.histogram : nil
+            merged.labelHistogram = s.histograms == s.records ? s.histogram : nil
             return merged
         }
     }
