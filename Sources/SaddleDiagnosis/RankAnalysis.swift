@@ -78,10 +78,7 @@ public enum RankAnalysis {
             summary.repeatedBatchShare = HistoryAnalysis.repeatedShare(zip(recent, recentKeys).compactMap { r, k in
                 k.map { EpochKey(key: $0, epoch: r.epoch ?? -1) }
             })
-            summary.epochRepeatShare = epochRepeatShare(window, recent: zip(recent, recentKeys).compactMap { r, k in
-                guard let k, let e = r.epoch else { return nil }
-                return EpochKey(key: k, epoch: e)
-            })
+            summary.epochRepeatShare = window.epochRepeatShare(last: span)
             let printed = recentKeys.compactMap { $0 }
             if !printed.isEmpty && windows.count > 1 {
                 summary.sharedBatchShare = Double(printed.filter { holder[$0] == -1 }.count) / Double(printed.count)
@@ -99,33 +96,6 @@ public enum RankAnalysis {
     struct EpochKey: Hashable {
         var key: UInt64
         var epoch: Int
-    }
-
-    /// Share of `recent` batches whose key the rank already had in an earlier epoch; `nil` without
-    /// epochs and fingerprints, or when its epochs hold fewer than two steps on average (full-batch
-    /// training feeds the same batch every epoch, and that is no stall). A linear scan of the window per
-    /// recent batch: no hashing, which dominated this at hundreds of ranks.
-    static func epochRepeatShare(_ window: RankWindow, recent: [EpochKey]) -> Double? {
-        guard !recent.isEmpty else { return nil }
-        var keys: [UInt64] = []
-        var epochs: [Int] = []
-        keys.reserveCapacity(window.count)
-        epochs.reserveCapacity(window.count)
-        var epochCount = 0
-        window.forEachKeyedEpoch { key, epoch in
-            if epochs.last != epoch { epochCount += 1 }
-            keys.append(key)
-            epochs.append(epoch)
-        }
-        guard epochCount >= 2, keys.count >= 2 * epochCount else { return nil }
-        var repeats = 0
-        for r in recent {
-            for i in keys.indices where keys[i] == r.key && epochs[i] < r.epoch {
-                repeats += 1
-                break
-            }
-        }
-        return Double(repeats) / Double(recent.count)
     }
 
     /// The consensus of whole histories (see ``consensus(windows:recent:)``), every step included.
@@ -147,8 +117,9 @@ public enum RankAnalysis {
             guard let window = windows[rank] else { continue }
             let latest = window.latest.suffix(recent)
             let firstLatest = latest.first?.step ?? .max
-            for record in window.head where record.step < firstLatest { steps.add(record) }
-            for record in latest { steps.add(record) }
+            // By index: the records are read in place, not copied (no retains of their strings).
+            for i in window.head.indices where window.head[i].step < firstLatest { steps.add(window.head[i]) }
+            for i in latest.indices { steps.add(latest[i]) }
         }
         return steps.records
     }

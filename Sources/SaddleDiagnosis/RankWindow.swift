@@ -14,6 +14,10 @@ public struct RankWindow: Sendable {
     private var tail: [StepRecord] = []
     private var headKeys: [UInt64?] = []
     private var tailKeys: [UInt64?] = []
+    /// Per step held: whether, when it arrived, the window already held its batch from an earlier epoch
+    /// (decided once per step on the way in, so a diagnosis only counts).
+    private var headRepeats: [Bool] = []
+    private var tailRepeats: [Bool] = []
 
     public init() {}
 
@@ -24,15 +28,18 @@ public struct RankWindow: Sendable {
 
     public mutating func insert(_ record: StepRecord) {
         let key = record.fingerprint.map(Self.key)
+        let repeats = key.map { heldEarlier($0, before: record.epoch) } ?? false
         if let i = head.firstIndex(where: { $0.step == record.step }) {
             head[i] = record
             headKeys[i] = key
+            headRepeats[i] = repeats
             return
         }
         if head.count < Self.headCount && tail.isEmpty {
             let i = head.firstIndex { $0.step > record.step } ?? head.count
             head.insert(record, at: i)
             headKeys.insert(key, at: i)
+            headRepeats.insert(repeats, at: i)
             return
         }
         if let last = tail.last, record.step <= last.step {
@@ -40,18 +47,31 @@ public struct RankWindow: Sendable {
             if tail[i].step == record.step {
                 tail[i] = record
                 tailKeys[i] = key
+                tailRepeats[i] = repeats
             } else {
                 tail.insert(record, at: i)
                 tailKeys.insert(key, at: i)
+                tailRepeats.insert(repeats, at: i)
             }
         } else {
             tail.append(record)
             tailKeys.append(key)
+            tailRepeats.append(repeats)
         }
         if tail.count > 2 * Self.tailCount {
-            tail.removeFirst(tail.count - Self.tailCount)
-            tailKeys.removeFirst(tailKeys.count - Self.tailCount)
+            let drop = tail.count - Self.tailCount
+            tail.removeFirst(drop)
+            tailKeys.removeFirst(drop)
+            tailRepeats.removeFirst(drop)
         }
+    }
+
+    /// Whether a step held has batch `key` from an epoch before `epoch` (false without an epoch).
+    private func heldEarlier(_ key: UInt64, before epoch: Int?) -> Bool {
+        guard let epoch else { return false }
+        for (r, k) in zip(head, headKeys) where k == key && (r.epoch ?? .max) < epoch { return true }
+        for (r, k) in zip(latest, latestKeys) where k == key && (r.epoch ?? .max) < epoch { return true }
+        return false
     }
 
     /// The latest ``tailCount`` steps.
@@ -74,10 +94,38 @@ public struct RankWindow: Sendable {
         return Array(headKeys.suffix(count - fromTail.count)) + fromTail
     }
 
-    /// Calls `body(key, epoch)` for every step held that has both, oldest first.
-    func forEachKeyedEpoch(_ body: (UInt64, Int) -> Void) {
-        for (r, k) in zip(head, headKeys) { if let k, let e = r.epoch { body(k, e) } }
-        for (r, k) in zip(latest, latestKeys) { if let k, let e = r.epoch { body(k, e) } }
+    /// Share of the last `count` steps (those with a fingerprint and an epoch) whose batch the window
+    /// already held from an earlier epoch when they arrived; `nil` when none of them has both, or when the
+    /// epochs held average fewer than two such steps (full-batch training feeds the same batch every
+    /// epoch, and that is no stall).
+    func epochRepeatShare(last count: Int) -> Double? {
+        var keyed = 0
+        var epochs = 0
+        var previous: Int?
+        func tally(_ r: StepRecord, _ k: UInt64?) {
+            guard k != nil, let e = r.epoch else { return }
+            keyed += 1
+            if e != previous { epochs += 1 }
+            previous = e
+        }
+        for (r, k) in zip(head, headKeys) { tally(r, k) }
+        for (r, k) in zip(latest, latestKeys) { tally(r, k) }
+        guard epochs >= 2, keyed >= 2 * epochs else { return nil }
+        let recent = suffix(count)
+        let flags = suffixRepeats(count)
+        var candidates = 0
+        var repeats = 0
+        for (r, (k, flag)) in zip(recent, zip(suffixKeys(count), flags)) where k != nil && r.epoch != nil {
+            candidates += 1
+            if flag { repeats += 1 }
+        }
+        return candidates > 0 ? Double(repeats) / Double(candidates) : nil
+    }
+
+    func suffixRepeats(_ count: Int) -> [Bool] {
+        let fromTail = tailRepeats.suffix(Self.tailCount).suffix(count)
+        guard fromTail.count < count else { return Array(fromTail) }
+        return Array(headRepeats.suffix(count - fromTail.count)) + fromTail
     }
 
     public var count: Int { head.count + latest.count }
