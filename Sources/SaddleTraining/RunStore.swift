@@ -182,20 +182,41 @@ public final class RunStore: Sendable {
         }
     }
 
-    /// Queues steps and waits until they are committed: on return they are durable ("acknowledged").
+    /// Stores steps and returns once they are committed: on return they are durable ("acknowledged").
     /// Steps are keyed by (run, rank, step); appending a step again replaces it (a client may retry).
+    ///
+    /// One call's steps go into one transaction, never split across several; calls that arrive while
+    /// another commits share the next transaction (group commit: one sync for all of them). The caller's
+    /// own thread commits when no commit is under way, so an acknowledged call costs no hand-off to the
+    /// writer thread.
     /// - Throws: ``StoreError/unknownRun(_:)`` (nothing is written), or the commit's failure.
     public func append(_ events: [StepEvent]) throws(StoreError) {
         guard !events.isEmpty else { return }
-        for id in Set(events.map(\.runId)).sorted() where try run(id: id) == nil { throw .unknownRun(id) }
-        let target: Int? = queue.withLock(notify: true) { q in
+        var ids: [String] = []
+        for e in events where !ids.contains(e.runId) { ids.append(e.runId) }
+        for id in ids.sorted() where try run(id: id) == nil { throw .unknownRun(id) }
+        let target: Int? = queue.withLock { q in
             guard !q.closed else { return nil }
             q.pending.append(contentsOf: events)
             q.enqueued += events.count
+            q.calls.append((q.enqueued - events.count)..<q.enqueued)
             q.waiters += 1
             return q.enqueued
         }
         guard let target else { throw .closed }
+        let maxBatch = self.maxBatch, db = self.db, path = self.path
+        while true {
+            // Commit what is pending (this call's steps and any queued before them) unless another
+            // thread is committing; then look again.
+            let job: (batch: [StepEvent], start: Int)? = queue.wait(
+                until: { $0.processed >= target || !$0.committing || $0.writerExited }
+            ) { q, _ in
+                q.processed >= target || q.writerExited ? nil : q.takeBatch(maxBatch: maxBatch)
+            }
+            guard let job else { break }
+            let error = commit(job.batch, db: db, path: path)
+            queue.withLock(notify: true) { q in q.finish(job.batch.count, from: job.start, error: error) }
+        }
         try waitCommitted(through: target, from: target - events.count, leavingWaiter: true)
     }
 
@@ -448,76 +469,113 @@ private func bucketPoint(_ events: ArraySlice<StepEvent>) -> HistoryPoint {
 struct WriteQueue {
     var pending: [StepEvent] = []
     /// Events ever queued / ever processed (committed or failed): sequence numbers for waiters.
+    /// `pending[0]` is number `processed` (plus the batch being committed, while `committing`).
     var enqueued = 0
     var processed = 0
+    /// One committer at a time: the writer thread or an ``RunStore/append(_:)`` caller.
     var committing = false
     var waiters = 0
+    /// The sequence ranges of pending ``RunStore/append(_:)`` calls: a batch never cuts one.
+    var calls: [Range<Int>] = []
     var failures: [(range: Range<Int>, error: StoreError)] = []
     var closed = false
     var writerExited = false
     var stats = RunStore.WriterStats()
+
+    /// Takes the next batch to commit and marks it being committed: up to `maxBatch` steps, extended to
+    /// the end of an append call it would otherwise cut (one call, one transaction). Only when
+    /// nothing is being committed.
+    mutating func takeBatch(maxBatch: Int) -> (batch: [StepEvent], start: Int) {
+        precondition(!committing, "one committer at a time")
+        let start = processed
+        var end = start + min(pending.count, maxBatch)
+        while let call = calls.first, call.lowerBound < end {
+            end = max(end, call.upperBound)
+            calls.removeFirst()
+        }
+        let batch = Array(pending.prefix(end - start))
+        pending.removeFirst(batch.count)
+        committing = !batch.isEmpty
+        return (batch, start)
+    }
+
+    /// Records the outcome of a batch taken by ``takeBatch(maxBatch:)``.
+    mutating func finish(_ count: Int, from start: Int, error: StoreError?) {
+        processed = start + count
+        committing = false
+        if let error {
+            failures.append((start..<(start + count), error))
+            if failures.count > 64 { failures.removeFirst() }
+        } else {
+            stats.commits += 1
+            stats.steps += count
+        }
+    }
 }
 
 private func writerLoop(db: Guarded<SQLiteConnection?>, queue: Guarded<WriteQueue>, path: String, flushInterval: Double,
                         maxBatch: Int) {
     while true {
         // Wait for work; then, unless someone is waiting or the batch is full, gather for flushInterval.
-        let hasWork = queue.wait(until: { !$0.pending.isEmpty || $0.closed }) { q, _ in !q.pending.isEmpty }
+        let hasWork = queue.wait(until: { !$0.pending.isEmpty && !$0.committing || $0.closed }) { q, _ in !q.pending.isEmpty }
         if hasWork {
             let deadline = Date(timeIntervalSinceNow: flushInterval)
             queue.wait(until: { $0.pending.count >= maxBatch || $0.waiters > 0 || $0.closed }, deadline: deadline) { _, _ in }
         }
-        let (batch, start): ([StepEvent], Int) = queue.withLock { q in
-            let b = Array(q.pending.prefix(maxBatch))
-            q.pending.removeFirst(b.count)
-            q.committing = !b.isEmpty
-            return (b, q.processed)
+        // nil: an append caller is committing; wait for it.
+        let job: (batch: [StepEvent], start: Int)? = queue.withLock { q in
+            q.committing ? nil : q.takeBatch(maxBatch: maxBatch)
         }
-        if batch.isEmpty {
+        guard let job else {
+            queue.wait(until: { !$0.committing }) { _, _ in }
+            continue
+        }
+        if job.batch.isEmpty {
             let exit = queue.withLock(notify: true) { q in
-                if q.closed && q.pending.isEmpty { q.writerExited = true }
+                if q.closed && q.pending.isEmpty && !q.committing { q.writerExited = true }
                 return q.writerExited
             }
             if exit { return }
             continue
         }
-        let error = commit(batch, db: db, path: path)
-        queue.withLock(notify: true) { q in
-            q.processed = start + batch.count
-            q.committing = false
-            if error == nil {
-                q.stats.commits += 1
-                q.stats.steps += batch.count
-            }
-            if let error {
-                q.failures.append((start..<(start + batch.count), error))
-                if q.failures.count > 64 { q.failures.removeFirst() }
-            }
-        }
+        let error = commit(job.batch, db: db, path: path)
+        queue.withLock(notify: true) { q in q.finish(job.batch.count, from: job.start, error: error) }
     }
 }
 
+/// The step insert, prepared once per connection.
+private let insertStep = "INSERT OR REPLACE INTO steps (\(stepColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+/// Commits `batch` in one transaction.
 private func commit(_ batch: [StepEvent], db: Guarded<SQLiteConnection?>, path: String) -> StoreError? {
     db.withLock { conn -> StoreError? in
         guard let conn else { return .closed }
         do throws(SQLiteFailure) {
+            let stmt = try conn.cached(insertStep)
             try conn.execute("BEGIN IMMEDIATE")
             do throws(SQLiteFailure) {
-                let stmt = try conn.prepare(
-                    "INSERT OR REPLACE INTO steps (\(stepColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                 for e in batch {
                     stmt.reset()
-                    try stmt.bind([
-                        .text(e.runId), .integer(Int64(e.rank)), .integer(Int64(e.step)), .integer(Int64(e.epoch)),
-                        .number(e.loss), .number(e.gradNorm), .number(e.lr), .number(e.dataWaitSeconds),
-                        .number(e.computeSeconds), .number(e.samplesPerSecond), e.fingerprint.map(SQLValue.text) ?? .null,
-                        e.labelHistogram.map { .text("[" + $0.map(String.init).joined(separator: ",") + "]") } ?? .null,
-                        .number(e.allreduceSeconds), e.worldSize.map { .integer(Int64($0)) } ?? .null,
-                    ])
+                    try stmt.bind(1, text: e.runId)
+                    try stmt.bind(2, integer: Int64(e.rank))
+                    try stmt.bind(3, integer: Int64(e.step))
+                    try stmt.bind(4, integer: Int64(e.epoch))
+                    try stmt.bind(5, number: e.loss)
+                    try stmt.bind(6, number: e.gradNorm)
+                    try stmt.bind(7, number: e.lr)
+                    try stmt.bind(8, number: e.dataWaitSeconds)
+                    try stmt.bind(9, number: e.computeSeconds)
+                    try stmt.bind(10, number: e.samplesPerSecond)
+                    try stmt.bind(11, text: e.fingerprint)
+                    try stmt.bind(12, text: e.labelHistogram.map { "[" + $0.map(String.init).joined(separator: ",") + "]" })
+                    try stmt.bind(13, number: e.allreduceSeconds)
+                    try stmt.bind(14, integer: e.worldSize.map(Int64.init))
                     _ = try stmt.step()
                 }
+                stmt.reset()
                 try conn.execute("COMMIT")
             } catch {
+                stmt.reset()
                 try? conn.execute("ROLLBACK")
                 throw error
             }
