@@ -30,6 +30,24 @@ final class RunStoreAppendTests: XCTestCase {
         XCTAssertEqual(try reopened.stepCount(runId: "own"), 250)
     }
 
+    func testALaterEventForTheSameStepWinsWithinAndAcrossInsertChunks() throws {
+        let store = try RunStore(path: ":memory:")
+        try store.createRun(id: "r", name: "r", kind: .ingested, config: .null)
+        // 70 events: steps 0…63, then steps 5 (same 32-row chunk as its first copy: rows 0…31), 40
+        // (the second chunk) and 0…3 again (the tail after two full chunks), with new losses.
+        var batch = Self.events(0..<64)
+        for step in [5, 40, 0, 1, 2, 3] { batch.append(StepEvent(runId: "r", step: step, loss: 100 + Double(step))) }
+        XCTAssertEqual(batch.count, 70)
+        try store.append(batch)
+        let stored = try store.steps(runId: "r")
+        XCTAssertEqual(stored.map(\.step), Array(0..<64))
+        for e in stored {
+            let replaced = [5, 40, 0, 1, 2, 3].contains(e.step)
+            XCTAssertEqual(e.loss, replaced ? 100 + Double(e.step) : 1 / Double(e.step + 1), "step \(e.step)")
+            XCTAssertEqual(e.computeSeconds, replaced ? nil : 0.01)
+        }
+    }
+
     func testConcurrentCallsAreAllCommittedAndNeverSplit() throws {
         let store = try RunStore(path: ":memory:", maxBatch: 64)
         try store.createRun(id: "r", name: "r", kind: .ingested, config: .null)
