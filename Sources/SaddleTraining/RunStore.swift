@@ -175,11 +175,16 @@ public final class RunStore: Sendable {
     /// commit (``flush()`` waits for it). A failed commit is reported by the next ``flush()``/``append(_:)``.
     public func enqueue(_ events: [StepEvent]) {
         guard !events.isEmpty else { return }
-        queue.withLock(notify: true) { q in
-            guard !q.closed else { return }
+        // Wake the writer only when it waits for this: work after none, or a full batch. A trainer
+        // enqueues every step; waking the writer each time would cost a context switch per step.
+        let wake: Bool = queue.withLock { q in
+            guard !q.closed else { return false }
+            let wasEmpty = q.pending.isEmpty
             q.pending.append(contentsOf: events)
             q.enqueued += events.count
+            return wasEmpty || q.pending.count >= maxBatch
         }
+        if wake { queue.broadcast() }
     }
 
     /// Stores steps and returns once they are committed: on return they are durable ("acknowledged").
