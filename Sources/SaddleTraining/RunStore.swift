@@ -200,17 +200,27 @@ public final class RunStore: Sendable {
         var ids: [String] = []
         for e in events where !ids.contains(e.runId) { ids.append(e.runId) }
         for id in ids.sorted() where try run(id: id) == nil { throw .unknownRun(id) }
-        let target: Int? = queue.withLock { q in
+        // direct: nothing is queued or being committed, so this caller commits `events` as they are
+        // (no copy through the queue); their sequence numbers follow everything processed.
+        let ticket: (target: Int, direct: Bool)? = queue.withLock { q in
             guard !q.closed else { return nil }
-            q.pending.append(contentsOf: events)
             q.enqueued += events.count
-            q.calls.append((q.enqueued - events.count)..<q.enqueued)
             q.waiters += 1
-            return q.enqueued
+            if q.pending.isEmpty && !q.committing {
+                q.committing = true
+                return (q.enqueued, true)
+            }
+            q.pending.append(contentsOf: events)
+            q.calls.append((q.enqueued - events.count)..<q.enqueued)
+            return (q.enqueued, false)
         }
-        guard let target else { throw .closed }
+        guard let (target, direct) = ticket else { throw .closed }
         let maxBatch = self.maxBatch, db = self.db, path = self.path
-        while true {
+        if direct {
+            let error = commit(events, db: db, path: path)
+            queue.withLock(notify: true) { q in q.finish(events.count, from: target - events.count, error: error) }
+        }
+        while !direct {
             // Commit what is pending (this call's steps and any queued before them) unless another
             // thread is committing; then look again.
             let job: (batch: [StepEvent], start: Int)? = queue.wait(
