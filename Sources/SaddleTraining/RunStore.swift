@@ -4,11 +4,12 @@ import SaddleJSON
 
 /// The run store: runs, every step, and diagnoses in SQLite, on disk (WAL mode) or in memory.
 ///
-/// Writes of steps go through a dedicated writer thread that commits what is queued, at most
-/// `maxBatch` steps per transaction, after gathering for `flushInterval` seconds or as soon as
-/// `maxBatch` steps wait or a caller waits for the commit:
-/// ``enqueue(_:)`` never blocks (trainers), ``append(_:)`` returns only after the commit
-/// (ingestion: the client is answered once its events are durable). Metadata writes
+/// Steps of trainers (``enqueue(_:)``, never blocks) go through a dedicated writer thread that commits
+/// what is queued, at most `maxBatch` steps per transaction, after gathering for `flushInterval`
+/// seconds or as soon as `maxBatch` steps wait or a caller waits for the commit. ``append(_:)``
+/// (ingestion: the client is answered once its events are durable) returns only after the commit,
+/// which its own thread performs when no other commit is under way: one transaction per call, shared
+/// by the calls that queue up behind a commit (group commit). One committer at a time. Metadata writes
 /// (``createRun(id:name:kind:config:)`` …) commit synchronously. Queries and commits share one
 /// connection under a lock, so a query waits at most one commit.
 ///
