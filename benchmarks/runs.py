@@ -6,10 +6,14 @@ Measures:
     only once committed (WAL, synchronous=FULL) to an on-disk store; one call at a time, then 8 in flight;
   - `run/status` latency (p50, p99) while two runs train an MLP 784-256-256-10, batch 128, on generated
     784-dimensional data (10-class Gaussian mixture);
-  - training throughput inside those runs: steps/s from `run/status` step counts over wall time.
-Targets (issue "Training runs"): >= 100,000 events/s ingested; run/status p99 < 5 ms while two runs train.
+  - training throughput inside those runs: steps/s from `run/status` step counts over wall time;
+  - one run alone against the bare training loop of saddle-bench, like for like (same OpenBLAS threads, best
+    100-step window of each), alternating rounds, best of each.
+Targets (issue "Training runs"): >= 100,000 events/s ingested; run/status p99 < 5 ms while two runs train;
+events and store cost < 5% of training throughput.
 
 Usage: python3 benchmarks/runs.py [--saddled PATH] [--batches N] [--status-calls N] [--store PATH]
+       [--overhead-steps N] [--overhead-rounds N] [--only ingest|status|overhead]
 saddled runs with OPENBLAS_NUM_THREADS=1 unless the environment sets it (one BLAS thread per run on 2 cores).
 """
 from __future__ import annotations
