@@ -240,9 +240,10 @@ public final class RunStore: Sendable {
     /// transaction (whole calls: the call that crosses it is not cut).
     static let groupCommitLimit = 16_384
 
-    /// Counts of the writer's work since the store opened, for tests and `status`.
+    /// Counts of step commits since the store opened (the writer's and ``append(_:)`` callers'), for
+    /// tests and `status`.
     public struct WriterStats: Sendable, Equatable {
-        /// Step transactions committed (each holds at most `maxBatch` steps).
+        /// Step transactions committed: queued steps at most `maxBatch` each; appended calls whole.
         public var commits = 0
         /// Steps committed by them.
         public var steps = 0
