@@ -15,6 +15,26 @@ extension JSON {
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONError)
         -> JSON
     {
+        _ = ParseArena.allocatorInstalled
+        // Large texts (a run/ingest call) parse into a per-thread arena: the tree is dropped whole.
+        if bytes.count >= ParseArena.minimumInput {
+            return try ParseArena.withArena { () throws(JSONError) -> JSON in
+                try parseTree(bytes, maxDepth: maxDepth) { root throws(JSONError) in
+                    try convert(root, depth: 1, maxDepth: maxDepth)
+                }
+            }
+        }
+        return try parseTree(bytes, maxDepth: maxDepth) { root throws(JSONError) in
+            defer { saddle_json_decref(root) }
+            return try convert(root, depth: 1, maxDepth: maxDepth)
+        }
+    }
+
+    /// Parses with jansson and hands the tree to `body`, which owns it.
+    private static func parseTree(
+        _ bytes: UnsafeRawBufferPointer, maxDepth: Int,
+        _ body: (UnsafeMutablePointer<json_t>) throws(JSONError) -> JSON
+    ) throws(JSONError) -> JSON {
         var error = json_error_t()
         let flags = JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL
         var empty: CChar = 0
@@ -31,8 +51,7 @@ extension JSON {
             throw .syntax(message: text, line: Int(error.line), column: Int(error.column),
                           position: Int(error.position))
         }
-        defer { saddle_json_decref(root) }
-        return try convert(root, depth: 1, maxDepth: maxDepth)
+        return try body(root)
     }
 
     /// Parses JSON from a byte array.
@@ -99,6 +118,7 @@ extension JSON {
     /// - Throws: ``JSONError/nonFinite(path:)`` for a NaN or infinity (JSON has no token for them),
     ///   ``JSONError/tooDeep(limit:)`` past `maxDepth`.
     public func serialized(maxDepth: Int = JSON.defaultMaxDepth) throws(JSONError) -> [UInt8] {
+        _ = ParseArena.allocatorInstalled
         let root = try JSON.build(self, path: "$", depth: 1, maxDepth: maxDepth)
         defer { saddle_json_decref(root) }
         let flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY

@@ -45,66 +45,64 @@ public enum IngestValidator {
     static let maxRank = 1 << 20
 
     /// The event, or nil when anything about it is not exactly what ``checkedEvent(_:runId:)`` accepts.
-    private static func fastEvent(_ value: JSON, runId: String) -> StepEvent? {
-        guard case .object(let m) = value, m.keys.allSatisfy({ fields.contains($0) }) else { return nil }
-        func present(_ key: String) -> JSON? {
-            guard let v = m[key], v != .null else { return nil }
-            return v
-        }
-        func integer(_ key: String, default d: Int?, max: Int = .max) -> Int?? {
-            guard let v = present(key) else { return d.map { .some($0) } ?? .none }
-            guard let i = v.int64Value, let n = Int(exactly: i), n >= 0, n <= max else { return .none }
-            return .some(n)
-        }
-        /// .some(nil) when absent, .some(n) when valid, nil when invalid.
-        func optionalInteger(_ key: String, min: Int, max: Int) -> Int?? {
-            guard let v = present(key) else { return .some(nil) }
-            guard let i = v.int64Value, let n = Int(exactly: i), n >= min, n <= max else { return nil }
-            return .some(n)
-        }
-        /// .some(nil) when absent, .some(x) when valid, nil when invalid.
-        func real(_ key: String, finite: Bool, nonNegative: Bool) -> Double?? {
-            guard let v = present(key) else { return .some(nil) }
-            guard let d = v.doubleValue else { return nil }
-            if finite && !d.isFinite { return nil }
-            if nonNegative && d < 0 { return nil }
-            return .some(d)
-        }
-        guard let rank = integer("rank", default: 0, max: maxRank) ?? nil, let step = integer("step", default: nil) ?? nil,
-              let epoch = integer("epoch", default: 0) ?? nil,
-              let lossValue = present("loss"), let loss = lossValue.doubleValue,
-              let gradNorm = real("gradNorm", finite: false, nonNegative: false), let lr = real("lr", finite: true, nonNegative: false),
-              let wait = real("dataWaitSeconds", finite: true, nonNegative: true),
-              let compute = real("computeSeconds", finite: true, nonNegative: true),
-              let throughput = real("samplesPerSecond", finite: true, nonNegative: true),
-              let allreduce = real("allreduceSeconds", finite: true, nonNegative: true),
-              let worldSize = optionalInteger("worldSize", min: 1, max: maxRank + 1)
-        else { return nil }
-        if let worldSize, rank >= worldSize { return nil }
-        var fingerprint: String?
-        if let f = present("fingerprint") {
-            guard case .string(let text) = f else { return nil }
-            fingerprint = text
-        }
-        var histogram: [Int]?
-        if let h = present("labelHistogram") {
-            guard case .array(let bins) = h else { return nil }
-            var counts: [Int] = []
-            counts.reserveCapacity(bins.count)
-            for bin in bins {
-                guard let i = bin.int64Value, let n = Int(exactly: i), n >= 0 else { return nil }
-                counts.append(n)
+    ///
+    /// One pass over the object's members, switching on the key (no hashing per field: this runs for
+    /// every ingested event).
+    static func fastEvent(_ value: JSON, runId: String) -> StepEvent? {
+        guard case .object(let members) = value else { return nil }
+        var event = StepEvent(runId: runId, step: -1, loss: 0)
+        var hasLoss = false
+        for (key, v) in members {
+            if case .null = v {  // null reads as absent, but only for a known field
+                guard fields.contains(key) else { return nil }
+                continue
             }
-            histogram = counts
+            switch key {
+            case "step": guard let n = count(v) else { return nil }; event.step = n
+            case "loss": guard let d = v.doubleValue else { return nil }; event.loss = d; hasLoss = true
+            case "rank": guard let n = count(v), n <= maxRank else { return nil }; event.rank = n
+            case "epoch": guard let n = count(v) else { return nil }; event.epoch = n
+            case "gradNorm": guard let d = v.doubleValue else { return nil }; event.gradNorm = d
+            case "lr": guard let d = v.doubleValue, d.isFinite else { return nil }; event.lr = d
+            case "dataWaitSeconds": guard let d = duration(v) else { return nil }; event.dataWaitSeconds = d
+            case "computeSeconds": guard let d = duration(v) else { return nil }; event.computeSeconds = d
+            case "samplesPerSecond": guard let d = duration(v) else { return nil }; event.samplesPerSecond = d
+            case "allreduceSeconds": guard let d = duration(v) else { return nil }; event.allreduceSeconds = d
+            case "worldSize": guard let n = count(v), n >= 1, n <= maxRank + 1 else { return nil }; event.worldSize = n
+            case "fingerprint": guard case .string(let text) = v else { return nil }; event.fingerprint = text
+            case "labelHistogram":
+                guard case .array(let bins) = v else { return nil }
+                var counts: [Int] = []
+                counts.reserveCapacity(bins.count)
+                for bin in bins {
+                    guard let n = count(bin) else { return nil }
+                    counts.append(n)
+                }
+                event.labelHistogram = counts
+            default: return nil  // unknown field
+            }
         }
-        return StepEvent(runId: runId, rank: rank, step: step, epoch: epoch, loss: loss, gradNorm: gradNorm, lr: lr,
-                         dataWaitSeconds: wait, computeSeconds: compute, samplesPerSecond: throughput,
-                         fingerprint: fingerprint, labelHistogram: histogram, allreduceSeconds: allreduce,
-                         worldSize: worldSize)
+        guard event.step >= 0, hasLoss else { return nil }
+        if let worldSize = event.worldSize, event.rank >= worldSize { return nil }
+        return event
+    }
+
+    /// An integer ≥ 0 (an integral real too, as ``JSONReader/int(min:max:)`` reads it).
+    @inline(__always) private static func count(_ v: JSON) -> Int? {
+        if case .int(let i) = v { return i >= 0 ? Int(exactly: i) : nil }
+        guard let i = v.int64Value, let n = Int(exactly: i), n >= 0 else { return nil }
+        return n
+    }
+
+    /// A finite number ≥ 0.
+    @inline(__always) private static func duration(_ v: JSON) -> Double? {
+        if case .double(let d) = v { return d.isFinite && d >= 0 ? d : nil }
+        guard let d = v.doubleValue, d.isFinite, d >= 0 else { return nil }
+        return d
     }
 
     /// Reads one event through JSONReader: the reference rules, with errors that name the offending field.
-    private static func checkedEvent(_ e: JSONReader, runId: String) throws(JSONShapeError) -> StepEvent {
+    static func checkedEvent(_ e: JSONReader, runId: String) throws(JSONShapeError) -> StepEvent {
         _ = try e.object(allowing: fields)
         let histogram: [Int]? = try e["labelHistogram"].optionalArray().map { (counts) throws(JSONShapeError) in
             var out: [Int] = []

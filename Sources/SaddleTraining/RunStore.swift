@@ -4,11 +4,12 @@ import SaddleJSON
 
 /// The run store: runs, every step, and diagnoses in SQLite, on disk (WAL mode) or in memory.
 ///
-/// Writes of steps go through a dedicated writer thread that commits what is queued, at most
-/// `maxBatch` steps per transaction, after gathering for `flushInterval` seconds or as soon as
-/// `maxBatch` steps wait or a caller waits for the commit:
-/// ``enqueue(_:)`` never blocks (trainers), ``append(_:)`` returns only after the commit
-/// (ingestion: the client is answered once its events are durable). Metadata writes
+/// Steps of trainers (``enqueue(_:)``, never blocks) go through a dedicated writer thread that commits
+/// what is queued, at most `maxBatch` steps per transaction, after gathering for `flushInterval`
+/// seconds or as soon as `maxBatch` steps wait or a caller waits for the commit. ``append(_:)``
+/// (ingestion: the client is answered once its events are durable) returns only after the commit,
+/// which its own thread performs when no other commit is under way: one transaction per call, shared
+/// by the calls that queue up behind a commit (group commit). One committer at a time. Metadata writes
 /// (``createRun(id:name:kind:config:)`` …) commit synchronously. Queries and commits share one
 /// connection under a lock, so a query waits at most one commit.
 ///
@@ -175,33 +176,74 @@ public final class RunStore: Sendable {
     /// commit (``flush()`` waits for it). A failed commit is reported by the next ``flush()``/``append(_:)``.
     public func enqueue(_ events: [StepEvent]) {
         guard !events.isEmpty else { return }
-        queue.withLock(notify: true) { q in
-            guard !q.closed else { return }
+        // Wake the writer only when it waits for this: work after none, or a full batch. A trainer
+        // enqueues every step; waking the writer each time would cost a context switch per step.
+        let wake: Bool = queue.withLock { q in
+            guard !q.closed else { return false }
+            let wasEmpty = q.pending.isEmpty
             q.pending.append(contentsOf: events)
             q.enqueued += events.count
+            return wasEmpty || q.pending.count >= maxBatch
         }
+        if wake { queue.broadcast() }
     }
 
-    /// Queues steps and waits until they are committed: on return they are durable ("acknowledged").
+    /// Stores steps and returns once they are committed: on return they are durable ("acknowledged").
     /// Steps are keyed by (run, rank, step); appending a step again replaces it (a client may retry).
+    ///
+    /// One call's steps go into one transaction, never split across several; calls that arrive while
+    /// another commits share the next transaction (group commit: one sync for all of them). The caller's
+    /// own thread commits when no commit is under way, so an acknowledged call costs no hand-off to the
+    /// writer thread.
     /// - Throws: ``StoreError/unknownRun(_:)`` (nothing is written), or the commit's failure.
     public func append(_ events: [StepEvent]) throws(StoreError) {
         guard !events.isEmpty else { return }
-        for id in Set(events.map(\.runId)).sorted() where try run(id: id) == nil { throw .unknownRun(id) }
-        let target: Int? = queue.withLock(notify: true) { q in
+        var ids: [String] = []
+        for e in events where !ids.contains(e.runId) { ids.append(e.runId) }
+        for id in ids.sorted() where try run(id: id) == nil { throw .unknownRun(id) }
+        // direct: nothing is queued or being committed, so this caller commits `events` as they are
+        // (no copy through the queue); their sequence numbers follow everything processed.
+        let ticket: (target: Int, direct: Bool)? = queue.withLock { q in
             guard !q.closed else { return nil }
-            q.pending.append(contentsOf: events)
             q.enqueued += events.count
             q.waiters += 1
-            return q.enqueued
+            if q.pending.isEmpty && !q.committing {
+                q.committing = true
+                return (q.enqueued, true)
+            }
+            q.pending.append(contentsOf: events)
+            q.calls.append((q.enqueued - events.count)..<q.enqueued)
+            return (q.enqueued, false)
         }
-        guard let target else { throw .closed }
+        guard let (target, direct) = ticket else { throw .closed }
+        let maxBatch = self.maxBatch, db = self.db, path = self.path
+        if direct {
+            let error = commit(events, db: db, path: path)
+            queue.withLock(notify: true) { q in q.finish(events.count, from: target - events.count, error: error) }
+        }
+        while !direct {
+            // Commit what is pending (this call's steps and any queued before them) unless another
+            // thread is committing; then look again.
+            let job: (batch: [StepEvent], start: Int)? = queue.wait(
+                until: { $0.processed >= target || !$0.committing || $0.writerExited }
+            ) { q, _ in
+                q.processed >= target || q.writerExited ? nil : q.takeBatch(maxBatch: max(maxBatch, Self.groupCommitLimit))
+            }
+            guard let job else { break }
+            let error = commit(job.batch, db: db, path: path)
+            queue.withLock(notify: true) { q in q.finish(job.batch.count, from: job.start, error: error) }
+        }
         try waitCommitted(through: target, from: target - events.count, leavingWaiter: true)
     }
 
-    /// Counts of the writer's work since the store opened, for tests and `status`.
+    /// The most steps an ``append(_:)`` caller commits for itself and the calls queued behind it in one
+    /// transaction (whole calls: the call that crosses it is not cut).
+    static let groupCommitLimit = 16_384
+
+    /// Counts of step commits since the store opened (the writer's and ``append(_:)`` callers'), for
+    /// tests and `status`.
     public struct WriterStats: Sendable, Equatable {
-        /// Step transactions committed (each holds at most `maxBatch` steps).
+        /// Step transactions committed: queued steps at most `maxBatch` each; appended calls whole.
         public var commits = 0
         /// Steps committed by them.
         public var steps = 0
@@ -448,76 +490,141 @@ private func bucketPoint(_ events: ArraySlice<StepEvent>) -> HistoryPoint {
 struct WriteQueue {
     var pending: [StepEvent] = []
     /// Events ever queued / ever processed (committed or failed): sequence numbers for waiters.
+    /// `pending[0]` is number `processed` (plus the batch being committed, while `committing`).
     var enqueued = 0
     var processed = 0
+    /// One committer at a time: the writer thread or an ``RunStore/append(_:)`` caller.
     var committing = false
     var waiters = 0
+    /// The sequence ranges of pending ``RunStore/append(_:)`` calls: a batch never cuts one.
+    var calls: [Range<Int>] = []
     var failures: [(range: Range<Int>, error: StoreError)] = []
     var closed = false
     var writerExited = false
     var stats = RunStore.WriterStats()
+
+    /// Takes the next batch to commit and marks it being committed: up to `maxBatch` steps, extended to
+    /// the end of an append call it would otherwise cut (one call, one transaction). Only when
+    /// nothing is being committed.
+    mutating func takeBatch(maxBatch: Int) -> (batch: [StepEvent], start: Int) {
+        precondition(!committing, "one committer at a time")
+        let start = processed
+        var end = start + min(pending.count, maxBatch)
+        while let call = calls.first, call.lowerBound < end {
+            end = max(end, call.upperBound)
+            calls.removeFirst()
+        }
+        let batch = Array(pending.prefix(end - start))
+        pending.removeFirst(batch.count)
+        committing = !batch.isEmpty
+        return (batch, start)
+    }
+
+    /// Records the outcome of a batch taken by ``takeBatch(maxBatch:)``.
+    mutating func finish(_ count: Int, from start: Int, error: StoreError?) {
+        processed = start + count
+        committing = false
+        if let error {
+            failures.append((start..<(start + count), error))
+            if failures.count > 64 { failures.removeFirst() }
+        } else {
+            stats.commits += 1
+            stats.steps += count
+        }
+    }
 }
 
 private func writerLoop(db: Guarded<SQLiteConnection?>, queue: Guarded<WriteQueue>, path: String, flushInterval: Double,
                         maxBatch: Int) {
     while true {
         // Wait for work; then, unless someone is waiting or the batch is full, gather for flushInterval.
-        let hasWork = queue.wait(until: { !$0.pending.isEmpty || $0.closed }) { q, _ in !q.pending.isEmpty }
+        let hasWork = queue.wait(until: { !$0.pending.isEmpty && !$0.committing || $0.closed }) { q, _ in !q.pending.isEmpty }
         if hasWork {
             let deadline = Date(timeIntervalSinceNow: flushInterval)
             queue.wait(until: { $0.pending.count >= maxBatch || $0.waiters > 0 || $0.closed }, deadline: deadline) { _, _ in }
         }
-        let (batch, start): ([StepEvent], Int) = queue.withLock { q in
-            let b = Array(q.pending.prefix(maxBatch))
-            q.pending.removeFirst(b.count)
-            q.committing = !b.isEmpty
-            return (b, q.processed)
+        // nil: an append caller is committing; wait for it.
+        let job: (batch: [StepEvent], start: Int)? = queue.withLock { q in
+            q.committing ? nil : q.takeBatch(maxBatch: maxBatch)
         }
-        if batch.isEmpty {
+        guard let job else {
+            queue.wait(until: { !$0.committing }) { _, _ in }
+            continue
+        }
+        if job.batch.isEmpty {
             let exit = queue.withLock(notify: true) { q in
-                if q.closed && q.pending.isEmpty { q.writerExited = true }
+                if q.closed && q.pending.isEmpty && !q.committing { q.writerExited = true }
                 return q.writerExited
             }
             if exit { return }
             continue
         }
-        let error = commit(batch, db: db, path: path)
-        queue.withLock(notify: true) { q in
-            q.processed = start + batch.count
-            q.committing = false
-            if error == nil {
-                q.stats.commits += 1
-                q.stats.steps += batch.count
-            }
-            if let error {
-                q.failures.append((start..<(start + batch.count), error))
-                if q.failures.count > 64 { q.failures.removeFirst() }
-            }
-        }
+        let error = commit(job.batch, db: db, path: path)
+        queue.withLock(notify: true) { q in q.finish(job.batch.count, from: job.start, error: error) }
     }
 }
 
+/// Rows per multi-row step insert: one statement execution per this many steps, instead of one per step
+/// (SQLite's per-statement work dominated the per-row work). 14 parameters each, 448 in all.
+let stepsPerInsert = 32
+
+/// The step insert for `rows` rows, prepared once per connection.
+private func insertSteps(rows: Int) -> String {
+    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    return "INSERT OR REPLACE INTO steps (\(stepColumns)) VALUES " + Array(repeating: row, count: rows).joined(separator: ", ")
+}
+
+private let insertOne = insertSteps(rows: 1)
+private let insertMany = insertSteps(rows: stepsPerInsert)
+
+/// Binds `e` as the row starting at parameter `first` of a step insert.
+private func bind(_ e: StepEvent, to stmt: Statement, at first: Int32) throws(SQLiteFailure) {
+    try stmt.bind(first, text: e.runId)
+    try stmt.bind(first + 1, integer: Int64(e.rank))
+    try stmt.bind(first + 2, integer: Int64(e.step))
+    try stmt.bind(first + 3, integer: Int64(e.epoch))
+    try stmt.bind(first + 4, number: e.loss)
+    try stmt.bind(first + 5, number: e.gradNorm)
+    try stmt.bind(first + 6, number: e.lr)
+    try stmt.bind(first + 7, number: e.dataWaitSeconds)
+    try stmt.bind(first + 8, number: e.computeSeconds)
+    try stmt.bind(first + 9, number: e.samplesPerSecond)
+    try stmt.bind(first + 10, text: e.fingerprint)
+    try stmt.bind(first + 11, text: e.labelHistogram.map { "[" + $0.map(String.init).joined(separator: ",") + "]" })
+    try stmt.bind(first + 12, number: e.allreduceSeconds)
+    try stmt.bind(first + 13, integer: e.worldSize.map(Int64.init))
+}
+
+/// Commits `batch` in one transaction.
 private func commit(_ batch: [StepEvent], db: Guarded<SQLiteConnection?>, path: String) -> StoreError? {
     db.withLock { conn -> StoreError? in
         guard let conn else { return .closed }
         do throws(SQLiteFailure) {
+            let many = try conn.cached(insertMany), one = try conn.cached(insertOne)
             try conn.execute("BEGIN IMMEDIATE")
             do throws(SQLiteFailure) {
-                let stmt = try conn.prepare(
-                    "INSERT OR REPLACE INTO steps (\(stepColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-                for e in batch {
-                    stmt.reset()
-                    try stmt.bind([
-                        .text(e.runId), .integer(Int64(e.rank)), .integer(Int64(e.step)), .integer(Int64(e.epoch)),
-                        .number(e.loss), .number(e.gradNorm), .number(e.lr), .number(e.dataWaitSeconds),
-                        .number(e.computeSeconds), .number(e.samplesPerSecond), e.fingerprint.map(SQLValue.text) ?? .null,
-                        e.labelHistogram.map { .text("[" + $0.map(String.init).joined(separator: ",") + "]") } ?? .null,
-                        .number(e.allreduceSeconds), e.worldSize.map { .integer(Int64($0)) } ?? .null,
-                    ])
-                    _ = try stmt.step()
+                // Within one statement a later row for the same (run, rank, step) replaces an earlier
+                // one, as with one statement per row.
+                var start = batch.startIndex
+                while batch.endIndex - start >= stepsPerInsert {
+                    many.reset()
+                    for (offset, e) in batch[start..<(start + stepsPerInsert)].enumerated() {
+                        try bind(e, to: many, at: Int32(1 + 14 * offset))
+                    }
+                    _ = try many.step()
+                    start += stepsPerInsert
                 }
+                for e in batch[start...] {
+                    one.reset()
+                    try bind(e, to: one, at: 1)
+                    _ = try one.step()
+                }
+                many.reset()
+                one.reset()
                 try conn.execute("COMMIT")
             } catch {
+                many.reset()
+                one.reset()
                 try? conn.execute("ROLLBACK")
                 throw error
             }

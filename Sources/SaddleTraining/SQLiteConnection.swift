@@ -28,9 +28,23 @@ final class SQLiteConnection {
 
     deinit { close() }
 
+    /// Statements prepared once and reused (``cached(_:)``), finalized by ``close()``.
+    private var statements: [String: Statement] = [:]
+
     func close() {
+        statements = [:]
         if let handle { sqlite3_close_v2(handle) }
         handle = nil
+    }
+
+    /// The statement for `sql`, prepared on first use and kept for the connection's lifetime: the
+    /// step insert runs thousands of times per second. Callers `reset()` it after use so it holds no
+    /// read transaction open.
+    func cached(_ sql: String) throws(SQLiteFailure) -> Statement {
+        if let stmt = statements[sql] { return stmt }
+        let stmt = try prepare(sql)
+        statements[sql] = stmt
+        return stmt
     }
 
     private var errorMessage: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "connection closed" }
@@ -101,6 +115,30 @@ final class Statement {
         case .integer(let i): rc = sqlite3_bind_int64(stmt, index, i)
         case .real(let d): rc = sqlite3_bind_double(stmt, index, d)
         case .text(let s): rc = sqlite3_bind_text(stmt, index, s, -1, transient)
+        }
+        if rc != SQLITE_OK { throw connection.failure(rc) }
+    }
+
+    /// Binds an integer, or NULL for nil.
+    func bind(_ index: Int32, integer value: Int64?) throws(SQLiteFailure) {
+        let rc = value.map { sqlite3_bind_int64(stmt, index, $0) } ?? sqlite3_bind_null(stmt, index)
+        if rc != SQLITE_OK { throw connection.failure(rc) }
+    }
+
+    /// Binds text (copied by SQLite), or NULL for nil.
+    func bind(_ index: Int32, text value: String?) throws(SQLiteFailure) {
+        let rc = value.map { sqlite3_bind_text(stmt, index, $0, -1, transient) } ?? sqlite3_bind_null(stmt, index)
+        if rc != SQLITE_OK { throw connection.failure(rc) }
+    }
+
+    /// Binds a number as ``SQLValue/number(_:)`` stores it: finite as REAL, non-finite as its TEXT
+    /// spelling, nil as NULL.
+    func bind(_ index: Int32, number value: Double?) throws(SQLiteFailure) {
+        let rc: Int32
+        switch value {
+        case nil: rc = sqlite3_bind_null(stmt, index)
+        case let d? where d.isFinite: rc = sqlite3_bind_double(stmt, index, d)
+        case let d?: rc = sqlite3_bind_text(stmt, index, d.isNaN ? "NaN" : d > 0 ? "Infinity" : "-Infinity", -1, transient)
         }
         if rc != SQLITE_OK { throw connection.failure(rc) }
     }

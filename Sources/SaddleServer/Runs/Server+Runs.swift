@@ -225,7 +225,9 @@ extension Server {
             }
         }
         var events = params.steps
-        for i in events.indices { events[i].runId = id }
+        if params.run == nil {  // validated before the run existed: give the events its id
+            for i in events.indices { events[i].runId = id }
+        }
         do { try store.append(events) } catch { throw .storeError(error.description) }
         runs.windows.record(id, events)
         let last = events.max { $0.step < $1.step }
