@@ -24,14 +24,18 @@ func now() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
-/// Best of `rounds` rounds of `n` calls, seconds per call (best-of is robust to a shared machine).
-func measure(_ n: Int, rounds: Int = 5, _ body: () throws -> Void) rethrows -> Double {
-    for _ in 0..<10 { try body() }
-    var best = Double.infinity
+/// Times several bodies in interleaved rounds: each round runs every body `n` times in turn, and
+/// each body keeps its best round (seconds per call). Interleaving exposes every body to the same
+/// load from other processes on a shared machine, so their ratios stay meaningful.
+func measure(rounds: Int, _ bodies: [(n: Int, body: () throws -> Void)]) throws -> [Double] {
+    for b in bodies { for _ in 0..<5 { try b.body() } }
+    var best = [Double](repeating: .infinity, count: bodies.count)
     for _ in 0..<rounds {
-        let t0 = now()
-        for _ in 0..<n { try body() }
-        best = min(best, (now() - t0) / Double(n))
+        for (i, b) in bodies.enumerated() {
+            let t0 = now()
+            for _ in 0..<b.n { try b.body() }
+            best[i] = min(best[i], (now() - t0) / Double(b.n))
+        }
     }
     return best
 }
@@ -58,25 +62,24 @@ func step() throws {
     var gradient: [Float] = []
     var product: [Float] = []
     let v = (0..<model.parameterCount).map { _ in Float(rng.gaussian()) }
-    let train = try measure(100) {
-        _ = try evaluator.lossAndGradient(parameters: parameters, batch: batch, gradient: &gradient)
-        parameters.withUnsafeMutableBufferPointer { p in
-            gradient.withUnsafeBufferPointer { g in
-                if let pb = p.baseAddress, let gb = g.baseAddress { Float.axpy(count: p.count, alpha: -1e-3, x: gb, y: pb) }
-            }
-        }
-    }
     let fixed = model.parameters(as: Float.self)
-    let grad = try measure(100) { _ = try evaluator.lossAndGradient(parameters: fixed, batch: batch, gradient: &gradient) }
-    let hvpFirst = try measure(60) {
-        try evaluator.hessianVectorProduct(parameters: fixed, batch: batch, vector: v, into: &product)
-    }
     let point = try evaluator.linearize(parameters: fixed, batch: batch)
-    let hvp = try measure(60) { try evaluator.hessianVectorProduct(at: point, vector: v, into: &product) }
-    let gnFirst = try measure(60) {
-        try evaluator.gaussNewtonVectorProduct(parameters: fixed, batch: batch, vector: v, into: &product)
-    }
-    let gn = try measure(60) { try evaluator.gaussNewtonVectorProduct(at: point, vector: v, into: &product) }
+    let t = try measure(rounds: 15, [
+        (20, {
+            _ = try evaluator.lossAndGradient(parameters: parameters, batch: batch, gradient: &gradient)
+            parameters.withUnsafeMutableBufferPointer { p in
+                gradient.withUnsafeBufferPointer { g in
+                    if let pb = p.baseAddress, let gb = g.baseAddress { Float.axpy(count: p.count, alpha: -1e-3, x: gb, y: pb) }
+                }
+            }
+        }),
+        (20, { _ = try evaluator.lossAndGradient(parameters: fixed, batch: batch, gradient: &gradient) }),
+        (12, { try evaluator.hessianVectorProduct(parameters: fixed, batch: batch, vector: v, into: &product) }),
+        (12, { try evaluator.hessianVectorProduct(at: point, vector: v, into: &product) }),
+        (12, { try evaluator.gaussNewtonVectorProduct(parameters: fixed, batch: batch, vector: v, into: &product) }),
+        (12, { try evaluator.gaussNewtonVectorProduct(at: point, vector: v, into: &product) }),
+    ])
+    let (train, grad, hvpFirst, hvp, gnFirst, gn) = (t[0], t[1], t[2], t[3], t[4], t[5])
     print("""
         {"stepsPerSecond": \(1 / train), "gradientMs": \(grad * 1e3), \
         "hvpMs": \(hvp * 1e3), "hvpOverGradient": \(hvp / grad), \
