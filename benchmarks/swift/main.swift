@@ -90,6 +90,36 @@ func step() throws {
         """)
 }
 
+/// `saddle-bench objective`: the curvature benchmark's setting (the same MLP over 1,024 samples in
+/// Double, through ``Objective`` as `curvature/eigen` uses it): a gradient, the first Hessian-vector
+/// product at a point (which linearizes every chunk), and a further product at the same point.
+func objective() throws {
+    let (model, _) = try setup()
+    var rng = SeededRandom(seed: 4)
+    let samples = 1024
+    let data = try Dataset(name: "bench", inputs: (0..<(samples * 784)).map { _ in rng.gaussian() }, inputWidth: 784,
+                           targets: .classes((0..<samples).map { _ in Int32(rng.next() % 10) }, classCount: 10),
+                           provenance: "saddle-bench")
+    let p = model.parameters
+    var q = p
+    let v = (0..<model.parameterCount).map { _ in rng.gaussian() }
+    // Two objectives, so that the moving point of the first never evicts the kept point of the second.
+    let moving = try Objective(model: model, dataset: data, precision: .double)
+    let o = try Objective(model: model, dataset: data, precision: .double)
+    var sink = 0.0
+    let t = try measure(rounds: 5, [
+        (2, { sink += try o.gradient(p).loss }),
+        // A new point each call: the cache is invalidated and every chunk linearized again.
+        (2, { q[0] += 1e-9; sink += try moving.hessianVectorProduct(q, v)[0] }),
+        (2, { sink += try o.hessianVectorProduct(p, v)[0] }),
+    ])
+    print("""
+        {"samples": \(samples), "precision": "double", "gradientMs": \(t[0] * 1e3), \
+        "hvpFirstMs": \(t[1] * 1e3), "hvpMs": \(t[2] * 1e3), "hvpOverGradient": \(t[2] / t[0]), \
+        "hvpFirstOverGradient": \(t[1] / t[0]), "linearizationBytes": \(o.linearizationBytes), "sink": \(sink.isFinite)}
+        """)
+}
+
 /// Runs one path alone for `seconds`, for a profiler.
 func profile(_ what: String, seconds: Double) throws {
     let (model, batch) = try setup()
@@ -120,10 +150,11 @@ func profile(_ what: String, seconds: Double) throws {
 
 switch CommandLine.arguments.dropFirst().first {
 case "step": try step()
+case "objective": try objective()
 case "profile":
     let args = Array(CommandLine.arguments.dropFirst(2))
     try profile(args.first ?? "step", seconds: args.count > 1 ? Double(args[1]) ?? 10 : 10)
 default:
-    FileHandle.standardError.write(Data("usage: saddle-bench step | saddle-bench profile step|hvp|hvp-first [SECONDS]\n".utf8))
+    FileHandle.standardError.write(Data("usage: saddle-bench step | saddle-bench objective | saddle-bench profile step|hvp|hvp-first [SECONDS]\n".utf8))
     exit(2)
 }
