@@ -14,7 +14,8 @@ Model: MLP 784-256-256-10, ReLU, softmax cross-entropy, batch 128, float32, PyTo
     compared with the second figure, like for like with JAX's linearized product; both are printed.
 Targets (issue #3): Saddle >= 1.2x JAX's and >= 1.5x PyTorch's steps/s; HVP <= 1.5 gradients and no slower
 than JAX's HVP in absolute time.
-Each round runs Saddle, JAX and PyTorch in turn; the best figure of each over the rounds is kept (the
+Also the GEMM ceiling: the step's eight sgemm calls alone, timed from C (benchmarks/gemm/step_shapes.c).
+Each round runs the ceiling, Saddle, JAX and PyTorch in turn; the best figure of each over the rounds is kept (the
 machine is shared, and best-of penalizes no program for another's load).
 
 Usage: OPENBLAS_NUM_THREADS=1 python3 benchmarks/models.py [--rounds 3]   (needs torch==2.13.0+cpu and jax)
@@ -50,6 +51,19 @@ def saddle() -> dict:
                    stdout=subprocess.DEVNULL)
     out = subprocess.run([str(REPO / ".build/release/saddle-bench"), "step"], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
+
+
+def gemm_ceiling() -> dict:
+    """The step's eight sgemm calls alone, from C (benchmarks/gemm/step_shapes.c): the most steps/s any
+    implementation calling OpenBLAS could reach on this machine at this moment."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as work:
+        exe = Path(work) / "step_shapes"
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "openblas"], check=True, capture_output=True,
+                               text=True).stdout.split()
+        subprocess.run(["cc", "-O2", "-o", str(exe), str(REPO / "benchmarks/gemm/step_shapes.c"), *flags], check=True)
+        out = json.loads(subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout)
+    return {"stepsPerSecond": out["ceilingStepsPerSecond"], "gemmMs": out["stepGemmUs"] * 1e-3}
 
 
 def torch_peer() -> dict:
@@ -152,7 +166,12 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, dict] = {}
     missing: set[str] = set()
+    ceiling: dict | None = None
     for _ in range(max(1, args.rounds)):
+        try:
+            ceiling = best(ceiling, gemm_ceiling())
+        except (OSError, subprocess.CalledProcessError) as error:
+            print(f"GEMM ceiling not measured ({error}); needs cc and pkg-config openblas")
         results["saddle"] = best(results.get("saddle"), saddle())
         for name, peer in (("jax", jax_peer), ("pytorch", torch_peer)):
             if name in missing:
@@ -174,6 +193,9 @@ def main() -> None:
 
     for name, r in results.items():
         print(f"{name:10} {r['stepsPerSecond']:10.1f} {r['gradientMs']:9.3f} {cell(r, 'hvpFirstMs', 13)} {cell(r, 'hvpMs', 12)}")
+    if ceiling:
+        print(f"GEMM ceiling (the step's 8 sgemm calls alone, from C): {ceiling['stepsPerSecond']:.1f} steps/s "
+              f"({ceiling['gemmMs']:.3f} ms); Saddle reaches {s['stepsPerSecond'] / ceiling['stepsPerSecond']:.0%} of it")
     for name, target in (("jax", 1.2), ("pytorch", 1.5)):
         if name in results:
             ratio = s["stepsPerSecond"] / results[name]["stepsPerSecond"]
