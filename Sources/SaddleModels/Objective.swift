@@ -70,12 +70,14 @@ public final class Objective {
 
     /// - Parameters:
     ///   - chunkSize: samples evaluated at once; bounds the evaluator's workspace.
-    ///   - linearizationBudget: bytes of kept primal passes for curvature products (default 128 MiB;
-    ///     about 17 MB for 1,024 samples of a 784-256-256-10 MLP in Double).
+    ///   - linearizationBudget: bytes of kept primal passes for curvature products (default 80 MiB:
+    ///     a 784-256-256-10 MLP in Double keeps 16.6 kB per sample, so one default chunk of 4,096
+    ///     samples, 68 MB, fits). It is allocated at the first product and freed with the objective;
+    ///     a caller that keeps several objectives alive at once should budget for each.
     /// - Throws: ``ModelError/shapeMismatch(_:)`` when the data set does not fit the model (input
     ///   width, target kind or width) or the selection is out of range.
     public init(model: Model, dataset: Dataset, samples: SampleSelection = .all, precision: Precision,
-                chunkSize: Int = 4096, linearizationBudget: Int = 128 << 20) throws(ModelError) {
+                chunkSize: Int = 4096, linearizationBudget: Int = 80 << 20) throws(ModelError) {
         guard dataset.inputWidth == model.inputWidth else {
             throw .shapeMismatch("data set \"\(dataset.name)\" has \(dataset.inputWidth) input features but the model takes \(model.inputWidth)")
         }
