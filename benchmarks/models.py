@@ -18,7 +18,7 @@ Also the GEMM ceiling: the step's eight sgemm calls alone, timed from C (benchma
 Each round runs the ceiling, Saddle, JAX and PyTorch in turn; the best figure of each over the rounds is kept (the
 machine is shared, and best-of penalizes no program for another's load).
 
-Usage: OPENBLAS_NUM_THREADS=1 python3 benchmarks/models.py [--rounds 3]   (needs torch==2.13.0+cpu and jax)
+Usage: OPENBLAS_NUM_THREADS=1 python3 benchmarks/models.py [--rounds 3] [--cpu N]   (needs torch==2.13.0+cpu and jax)
 """
 from __future__ import annotations
 
@@ -32,6 +32,17 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pin_to_one_cpu(cpu: int | None) -> int | None:
+    """Pins this process, and every thread and process it starts later, to one CPU (default: the highest one
+    allowed), so "one thread each" holds for every runtime: XLA's CPU runtime was seen using a second core
+    (process CPU time above wall time) despite the flags above. -1 leaves the affinity alone."""
+    if cpu == -1 or not hasattr(os, "sched_setaffinity"):
+        return None
+    chosen = max(os.sched_getaffinity(0)) if cpu is None else cpu
+    os.sched_setaffinity(0, {chosen})
+    return chosen
 
 
 def best_of(fn, n: int, rounds: int = 5) -> float:
@@ -163,7 +174,9 @@ def best(a: dict | None, b: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cpu", type=int, default=None, help="the one CPU every program runs on (-1: no pinning)")
     args = parser.parse_args()
+    pinned = pin_to_one_cpu(args.cpu)
     results: dict[str, dict] = {}
     missing: set[str] = set()
     ceiling: dict | None = None
@@ -182,7 +195,8 @@ def main() -> None:
                 print(f"{name} not installed ({error}); pip install jax torch==2.13.0+cpu")
                 missing.add(name)
     s = results["saddle"]
-    print(f"MLP 784-256-256-10 ReLU, softmax CE, batch 128, float32, one thread, best of {args.rounds} rounds")
+    print(f"MLP 784-256-256-10 ReLU, softmax CE, batch 128, float32, one thread, best of {args.rounds} rounds, "
+          f"{'all on CPU ' + str(pinned) if pinned is not None else 'not pinned'}")
     print("HVP first: one product at a new point (primal passes included); HVP kept: each further product at the")
     print("same point and batch (Saddle's kept linearization, JAX's jax.linearize). Lanczos-type use is many HVPs")
     print("per point, so the HVP targets compare the kept figure.")
