@@ -23,23 +23,37 @@ extension Evaluator {
             }
         case .activation(let n):
             guard n.input != 0 else { return }
-            let z = value(n.input), y = value(n.output), g = grad(n.output), gz = grad(n.input)
-            let count = rows * n.width
-            switch (n.activation, n.accumulate) {
-            case (.relu, false): for i in 0..<count { gz[i] = z[i] > 0 ? g[i] : 0 }
-            case (.tanh, false): for i in 0..<count { gz[i] = (1 - y[i] * y[i]) * g[i] }
-            case (_, false): for i in 0..<count { gz[i] = activationDerivative(n.activation, z[i], y[i]) * g[i] }
-            case (_, true): for i in 0..<count { gz[i] += activationDerivative(n.activation, z[i], y[i]) * g[i] }
-            }
+            activationBackward(n, from: grad(n.output), into: grad(n.input), rows: rows)
         case .layerNorm(let n):
-            layerNormBackward(n, p, rows: rows, parameterGradient: pg)
+            layerNormBackward(n, p, rows: rows, from: grad(n.output), into: n.input != 0 ? grad(n.input) : nil,
+                              parameterGradient: pg)
         case .add(let n):
-            let g = grad(n.output)
-            let count = rows * n.width
-            for (target, accumulate) in [(n.input, n.accumulateInput), (n.skip, n.accumulateSkip)] where target != 0 {
-                let d = grad(target)
-                if accumulate { for i in 0..<count { d[i] += g[i] } } else { d.update(from: g, count: count) }
-            }
+            addBackward(n, from: grad(n.output), rows: rows, into: grad)
+        }
+    }
+
+    /// into = φ'(z)·g (or +=, when the node accumulates): an activation's backward pass.
+    @inline(__always) func activationBackward(_ n: ModelPlan.ActivationNode, from g: UnsafePointer<T>,
+                                              into gz: UnsafeMutablePointer<T>, rows: Int)
+    {
+        let z = value(n.input), y = value(n.output)
+        let count = rows * n.width
+        switch (n.activation, n.accumulate) {
+        case (.relu, _): reluMask(z, g, into: gz, count: count, accumulate: n.accumulate)
+        case (.tanh, false): for i in 0..<count { let yi = y[i]; gz[i] = (1 - yi * yi) * g[i] }
+        case (_, false): for i in 0..<count { gz[i] = activationDerivative(n.activation, z[i], y[i]) * g[i] }
+        case (_, true): for i in 0..<count { gz[i] += activationDerivative(n.activation, z[i], y[i]) * g[i] }
+        }
+    }
+
+    /// A residual sum's backward pass: its output's gradient goes to both inputs.
+    @inline(__always) func addBackward(_ n: ModelPlan.Add, from g: UnsafePointer<T>, rows: Int,
+                                       into buffer: (Int) -> UnsafeMutablePointer<T>)
+    {
+        let count = rows * n.width
+        for (target, accumulate) in [(n.input, n.accumulateInput), (n.skip, n.accumulateSkip)] where target != 0 {
+            let d = buffer(target)
+            if accumulate { for i in 0..<count { d[i] += g[i] } } else { d.update(from: g, count: count) }
         }
     }
 
@@ -51,12 +65,13 @@ extension Evaluator {
         }
     }
 
-    func layerNormBackward(_ n: ModelPlan.LayerNorm, _ p: UnsafePointer<T>, rows: Int,
-                           parameterGradient pg: UnsafeMutablePointer<T>?)
+    /// A layernorm's backward pass of `g` (its output's gradient, or for Gauss–Newton products its
+    /// R-gradient) into `gx` and the scale and shift gradients.
+    func layerNormBackward(_ n: ModelPlan.LayerNorm, _ p: UnsafePointer<T>, rows: Int, from g: UnsafePointer<T>,
+                           into gx: UnsafeMutablePointer<T>?, parameterGradient pg: UnsafeMutablePointer<T>?)
     {
         let w = n.width
-        let g = grad(n.output)
-        let hat = arena + normHatOffset[n.slot], invStd = arena + normInvStdOffset[n.slot]
+        let hat = normHat(n.slot), invStd = normInvStd(n.slot)
         let gamma = p + n.scale
         if let pg {
             let gGamma = pg + n.scale, gBeta = pg + n.shift
@@ -66,8 +81,8 @@ extension Evaluator {
                 for j in 0..<w { gGamma[j] += gr[j] * hr[j]; gBeta[j] += gr[j] }
             }
         }
-        guard n.input != 0 else { return }
-        let gx = grad(n.input), inv = 1 / T(w)
+        guard let gx else { return }
+        let inv = 1 / T(w)
         for r in 0..<rows {
             let gr = g + r * w, hr = hat + r * w, gxr = gx + r * w
             var meanG: T = 0, meanGH: T = 0
@@ -82,47 +97,63 @@ extension Evaluator {
         }
     }
 
-    /// Reverse pass of the gradient and of its R-derivative together, from `grad`/`rGrad` of the
-    /// output buffer; writes H·v into `hv`.
-    func rBackward(_ p: UnsafePointer<T>, _ v: UnsafePointer<T>, rows: Int, hv: UnsafeMutablePointer<T>) {
+    /// Reverse pass of the R-derivative of the gradient, from `rGrad` of the output buffer, reading the
+    /// primal values and gradients the primal passes left; writes H·v into `hv`. With `gaussNewton`,
+    /// the second-order terms (those with a primal gradient or an activation's second derivative) are
+    /// left out: that is the plain backward pass of H_loss·J·v, so `hv` receives G·v.
+    func rBackward(_ p: UnsafePointer<T>, _ v: UnsafePointer<T>, rows: Int, hv: UnsafeMutablePointer<T>,
+                   gaussNewton: Bool)
+    {
         for node in plan.nodes.reversed() {
-            backward(node, p, rows: rows, parameterGradient: nil)
             switch node {
             case .dense(let n):
-                let g = grad(n.output), rg = rGrad(n.output)
+                let rg = rGrad(n.output)
                 T.gemm(transA: true, transB: false, m: n.outWidth, n: n.inWidth, k: rows, alpha: 1,
                        a: rg, lda: n.outWidth, b: value(n.input), ldb: n.inWidth, beta: 0, c: hv + n.weight, ldc: n.inWidth)
                 if let bias = n.bias { columnSums(rg, rows: rows, width: n.outWidth, into: hv + bias) }
-                if n.input != 0 {
+                guard n.input != 0 else { continue }
+                let g = grad(n.output), rgx = rGrad(n.input)
+                if !gaussNewton {
                     T.gemm(transA: true, transB: false, m: n.outWidth, n: n.inWidth, k: rows, alpha: 1,
                            a: g, lda: n.outWidth, b: rValue(n.input), ldb: n.inWidth, beta: 1, c: hv + n.weight,
                            ldc: n.inWidth)
-                    let rgx = rGrad(n.input)
-                    T.gemm(transA: false, transB: false, m: rows, n: n.inWidth, k: n.outWidth, alpha: 1,
-                           a: rg, lda: n.outWidth, b: p + n.weight, ldb: n.inWidth, beta: n.accumulate ? 1 : 0,
-                           c: rgx, ldc: n.inWidth)
+                }
+                T.gemm(transA: false, transB: false, m: rows, n: n.inWidth, k: n.outWidth, alpha: 1,
+                       a: rg, lda: n.outWidth, b: p + n.weight, ldb: n.inWidth, beta: n.accumulate ? 1 : 0,
+                       c: rgx, ldc: n.inWidth)
+                if !gaussNewton {
                     T.gemm(transA: false, transB: false, m: rows, n: n.inWidth, k: n.outWidth, alpha: 1,
                            a: g, lda: n.outWidth, b: v + n.weight, ldb: n.inWidth, beta: 1, c: rgx, ldc: n.inWidth)
                 }
             case .activation(let n):
                 guard n.input != 0 else { continue }
-                let z = value(n.input), y = value(n.output), rz = rValue(n.input)
-                let g = grad(n.output), rg = rGrad(n.output), rgz = rGrad(n.input)
                 let a = n.activation
-                for i in 0..<(rows * n.width) {
-                    let d = activationSecondDerivative(a, z[i], y[i]) * rz[i] * g[i]
-                        + activationDerivative(a, z[i], y[i]) * rg[i]
-                    if n.accumulate { rgz[i] += d } else { rgz[i] = d }
+                let rg = rGrad(n.output), rgz = rGrad(n.input)
+                switch a {
+                case .identity, .relu, .leakyRelu:
+                    // φ'' = 0: the R-backward is the plain backward of the R-gradient.
+                    activationBackward(n, from: rg, into: rgz, rows: rows)
+                default:
+                    if gaussNewton {
+                        activationBackward(n, from: rg, into: rgz, rows: rows)
+                        continue
+                    }
+                    let z = value(n.input), y = value(n.output), rz = rValue(n.input), g = grad(n.output)
+                    for i in 0..<(rows * n.width) {
+                        let d = activationSecondDerivative(a, z[i], y[i]) * rz[i] * g[i]
+                            + activationDerivative(a, z[i], y[i]) * rg[i]
+                        if n.accumulate { rgz[i] += d } else { rgz[i] = d }
+                    }
                 }
             case .layerNorm(let n):
-                layerNormRBackward(n, p, v, rows: rows, hv: hv)
-            case .add(let n):
-                let rg = rGrad(n.output)
-                let count = rows * n.width
-                for (target, accumulate) in [(n.input, n.accumulateInput), (n.skip, n.accumulateSkip)] where target != 0 {
-                    let d = rGrad(target)
-                    if accumulate { for i in 0..<count { d[i] += rg[i] } } else { d.update(from: rg, count: count) }
+                if gaussNewton {
+                    layerNormBackward(n, p, rows: rows, from: rGrad(n.output), into: n.input != 0 ? rGrad(n.input) : nil,
+                                      parameterGradient: hv)
+                } else {
+                    layerNormRBackward(n, p, v, rows: rows, hv: hv)
                 }
+            case .add(let n):
+                addBackward(n, from: rGrad(n.output), rows: rows, into: rGrad)
             }
         }
     }
@@ -132,8 +163,8 @@ extension Evaluator {
     {
         let w = n.width
         let g = grad(n.output), rg = rGrad(n.output)
-        let hat = arena + normHatOffset[n.slot], rHat = arena + normRHatOffset[n.slot]
-        let invStd = arena + normInvStdOffset[n.slot], rInvStd = arena + normRInvStdOffset[n.slot]
+        let hat = normHat(n.slot), rHat = arena + normRHatOffset[n.slot]
+        let invStd = normInvStd(n.slot), rInvStd = arena + normRInvStdOffset[n.slot]
         let gamma = p + n.scale, vGamma = v + n.scale
         let hGamma = hv + n.scale, hBeta = hv + n.shift
         for j in 0..<w { hGamma[j] = 0; hBeta[j] = 0 }

@@ -25,7 +25,7 @@ extension Evaluator {
                 let count = rows * n.width
                 switch n.activation {
                 case .identity: y.update(from: z, count: count)
-                case .relu: for i in 0..<count { let x = z[i]; y[i] = x > 0 ? x : 0 }
+                case .relu: relu(z, into: y, count: count)
                 case .tanh: for i in 0..<count { y[i] = tanhT(z[i]) }
                 default: for i in 0..<count { y[i] = activationValue(n.activation, z[i]) }
                 }
@@ -48,7 +48,7 @@ extension Evaluator {
             if tanh {
                 for j in 0..<width { yr[j] = tanhT(zr[j]) }
             } else {
-                for j in 0..<width { let x = zr[j]; yr[j] = x > 0 ? x : 0 }
+                relu(zr, into: yr, count: width)
             }
         }
     }
@@ -63,7 +63,7 @@ extension Evaluator {
     func layerNormForward(_ n: ModelPlan.LayerNorm, _ p: UnsafePointer<T>, rows: Int) {
         let w = n.width
         let x = value(n.input), y = value(n.output)
-        let hat = arena + normHatOffset[n.slot], invStd = arena + normInvStdOffset[n.slot]
+        let hat = normHat(n.slot), invStd = normInvStd(n.slot)
         let gamma = p + n.scale, beta = p + n.shift
         let eps = T(n.eps), inv = 1 / T(w)
         for r in 0..<rows {
@@ -100,7 +100,13 @@ extension Evaluator {
                 if let bias = n.bias { addRowVector(v + bias, to: rz, rows: rows, width: n.outWidth) }
             case .activation(let n):
                 let z = value(n.input), y = value(n.output), rz = rValue(n.input), ry = rValue(n.output)
-                for i in 0..<(rows * n.width) { ry[i] = activationDerivative(n.activation, z[i], y[i]) * rz[i] }
+                let count = rows * n.width
+                switch n.activation {
+                case .relu: reluMask(z, rz, into: ry, count: count, accumulate: false)
+                case .identity: ry.update(from: rz, count: count)
+                case .tanh: for i in 0..<count { let yi = y[i]; ry[i] = (1 - yi * yi) * rz[i] }
+                default: for i in 0..<count { ry[i] = activationDerivative(n.activation, z[i], y[i]) * rz[i] }
+                }
             case .layerNorm(let n):
                 layerNormRForward(n, p, v, rows: rows)
             case .add(let n):
@@ -113,8 +119,8 @@ extension Evaluator {
     func layerNormRForward(_ n: ModelPlan.LayerNorm, _ p: UnsafePointer<T>, _ v: UnsafePointer<T>, rows: Int) {
         let w = n.width
         let rx = rValue(n.input), ry = rValue(n.output)
-        let hat = arena + normHatOffset[n.slot], rHat = arena + normRHatOffset[n.slot]
-        let invStd = arena + normInvStdOffset[n.slot], rInvStd = arena + normRInvStdOffset[n.slot]
+        let hat = normHat(n.slot), rHat = arena + normRHatOffset[n.slot]
+        let invStd = normInvStd(n.slot), rInvStd = arena + normRInvStdOffset[n.slot]
         let gamma = p + n.scale, vGamma = v + n.scale, vBeta = v + n.shift
         let inv = 1 / T(w)
         for r in 0..<rows {

@@ -12,7 +12,7 @@ extension Evaluator {
     /// gradient. The loss is summed in Double.
     func lossHead(_ targets: Targets<T>, rows: Int, gradient: Bool) -> T {
         let k = plan.outputWidth
-        let out = value(plan.outputBuffer), g = grad(plan.outputBuffer), aux = arena + lossAuxOffset
+        let out = value(plan.outputBuffer), g = grad(plan.outputBuffer), aux = lossAux
         var total = 0.0
         switch (loss, targets) {
         case (.softmaxCrossEntropy, .classes(let classes)):
@@ -67,7 +67,7 @@ extension Evaluator {
     /// R-value. Requires ``lossHead(_:rows:gradient:)`` on the same batch first.
     func lossCurvature(rows: Int, into dest: UnsafeMutablePointer<T>) {
         let k = plan.outputWidth
-        let r = rValue(plan.outputBuffer), aux = arena + lossAuxOffset
+        let r = rValue(plan.outputBuffer), aux = lossAux
         switch loss {
         case .mse:
             let count = rows * k, scale = 2 / T(count)

@@ -17,14 +17,21 @@ public final class Evaluator<T: BLASScalar> {
     /// The loss this evaluator computes.
     public let loss: Loss
 
+    /// Rows the workspaces have room for.
     var capacity = 0
+    /// The primal values and gradients the passes read and write: ``workspace`` for a plain call, a
+    /// ``Linearization``'s own store while a product at a kept point runs.
+    var primal: PrimalStore<T>
+    /// The evaluator's own primal store, grown to the largest batch seen.
+    var workspace: PrimalStore<T>
+    /// Buffer 0's values: the current batch's inputs, read in place (never written).
+    var input: UnsafeMutablePointer<T>
+    /// The tangent (R-operator) workspace: R-values and R-gradients of every buffer and layernorm
+    /// tangents.
     var arena: UnsafeMutablePointer<T>
     var arenaCount = 0
-    var valueOffset: [Int], gradOffset: [Int], rValueOffset: [Int], rGradOffset: [Int]
-    var normHatOffset: [Int], normRHatOffset: [Int], normInvStdOffset: [Int], normRInvStdOffset: [Int]
-    var lossAuxOffset = 0
-    /// Scratch for one row of a layernorm's gradients.
-    var normRowOffset = 0
+    var rValueOffset: [Int], rGradOffset: [Int]
+    var normRHatOffset: [Int], normRInvStdOffset: [Int]
     /// A valid pointer to stand in for empty parameter vectors.
     let empty: UnsafeMutablePointer<T>
 
@@ -32,19 +39,18 @@ public final class Evaluator<T: BLASScalar> {
         self.plan = plan
         self.loss = loss
         let b = plan.bufferWidths.count
-        valueOffset = Array(repeating: 0, count: b)
-        gradOffset = valueOffset
-        rValueOffset = valueOffset
-        rGradOffset = valueOffset
-        normHatOffset = Array(repeating: 0, count: plan.layerNormCount)
-        normRHatOffset = normHatOffset
-        normInvStdOffset = normHatOffset
-        normRInvStdOffset = normHatOffset
+        rValueOffset = Array(repeating: 0, count: b)
+        rGradOffset = rValueOffset
+        normRHatOffset = Array(repeating: 0, count: plan.layerNormCount)
+        normRInvStdOffset = normRHatOffset
         arena = .allocate(capacity: 1)
         arena.initialize(to: 0)
         arenaCount = 1
         empty = .allocate(capacity: 1)
         empty.initialize(to: 0)
+        input = empty
+        workspace = PrimalStore(plan: plan, rows: 0)
+        primal = workspace
     }
 
     deinit {
@@ -63,33 +69,34 @@ public final class Evaluator<T: BLASScalar> {
         var total = 0
         func take(_ count: Int) -> Int { defer { total += count }; return total }
         for (i, w) in plan.bufferWidths.enumerated() {
-            valueOffset[i] = take(w * rowsCap)
-            gradOffset[i] = take(w * rowsCap)
             rValueOffset[i] = take(w * rowsCap)
             rGradOffset[i] = take(w * rowsCap)
         }
-        var maxNormWidth = 0
         for node in plan.nodes {
             guard case .layerNorm(let n) = node else { continue }
-            normHatOffset[n.slot] = take(n.width * rowsCap)
             normRHatOffset[n.slot] = take(n.width * rowsCap)
-            normInvStdOffset[n.slot] = take(rowsCap)
             normRInvStdOffset[n.slot] = take(rowsCap)
-            maxNormWidth = max(maxNormWidth, n.width)
         }
-        lossAuxOffset = take(plan.outputWidth * rowsCap)
-        normRowOffset = take(4 * maxNormWidth + 1)
         arena.deallocate()
         arena = .allocate(capacity: total)
         arena.initialize(repeating: 0, count: total)
         arenaCount = total
+        workspace = PrimalStore(plan: plan, rows: rowsCap)
+        primal = workspace
         capacity = rowsCap
     }
 
-    @inline(__always) func value(_ b: Int) -> UnsafeMutablePointer<T> { arena + valueOffset[b] }
-    @inline(__always) func grad(_ b: Int) -> UnsafeMutablePointer<T> { arena + gradOffset[b] }
+    @inline(__always) func value(_ b: Int) -> UnsafeMutablePointer<T> {
+        b == 0 ? input : primal.base + primal.valueOffset[b]
+    }
+    @inline(__always) func grad(_ b: Int) -> UnsafeMutablePointer<T> { primal.base + primal.gradOffset[b] }
     @inline(__always) func rValue(_ b: Int) -> UnsafeMutablePointer<T> { arena + rValueOffset[b] }
     @inline(__always) func rGrad(_ b: Int) -> UnsafeMutablePointer<T> { arena + rGradOffset[b] }
+    @inline(__always) func normHat(_ slot: Int) -> UnsafeMutablePointer<T> { primal.base + primal.normHatOffset[slot] }
+    @inline(__always) func normInvStd(_ slot: Int) -> UnsafeMutablePointer<T> {
+        primal.base + primal.normInvStdOffset[slot]
+    }
+    @inline(__always) var lossAux: UnsafeMutablePointer<T> { primal.base + primal.lossAuxOffset }
 
     // MARK: Validation
 
@@ -104,6 +111,9 @@ public final class Evaluator<T: BLASScalar> {
             throw .shapeMismatch("the model takes inputs of width \(inputWidth), the batch has width \(batch.inputWidth)")
         }
         if batch.rows < 1 { throw .shapeMismatch("the batch is empty; give at least one row") }
+        if batch.inputs.count != batch.rows * batch.inputWidth {
+            throw .shapeMismatch("the batch holds \(batch.inputs.count) input values, expected rows × width = \(batch.rows * batch.inputWidth)")
+        }
         switch (loss, batch.targets) {
         case (.softmaxCrossEntropy, .classes(let classes)):
             if classes.count != batch.rows {
@@ -126,11 +136,14 @@ public final class Evaluator<T: BLASScalar> {
         }
     }
 
-    /// Copies the batch inputs into buffer 0.
-    func load(_ batch: Batch<T>) {
+    /// Runs `body` with the batch's inputs as buffer 0 (read in place, not copied) and the
+    /// workspaces large enough for its rows.
+    func withBatch<R>(_ batch: Batch<T>, _ body: () -> R) -> R {
         reserve(rows: batch.rows)
-        batch.inputs.withUnsafeBufferPointer { src in
-            if let base = src.baseAddress { value(0).update(from: base, count: batch.rows * inputWidth) }
+        return batch.inputs.withUnsafeBufferPointer { src in
+            input = UnsafeMutablePointer(mutating: src.baseAddress ?? UnsafePointer(empty))
+            defer { input = empty }
+            return body()
         }
     }
 
@@ -150,10 +163,11 @@ public final class Evaluator<T: BLASScalar> {
     @_specialize(where T == Double)
     public func loss(parameters: [T], batch: Batch<T>) throws(ModelError) -> T {
         try check(parameters: parameters.count, batch: batch)
-        load(batch)
-        return withPointer(parameters) { p in
-            forward(p, rows: batch.rows)
-            return lossHead(batch.targets, rows: batch.rows, gradient: false)
+        return withBatch(batch) {
+            withPointer(parameters) { p in
+                forward(p, rows: batch.rows)
+                return lossHead(batch.targets, rows: batch.rows, gradient: false)
+            }
         }
     }
 
@@ -164,26 +178,34 @@ public final class Evaluator<T: BLASScalar> {
     public func lossAndGradient(parameters: [T], batch: Batch<T>, gradient: inout [T]) throws(ModelError) -> T {
         try check(parameters: parameters.count, batch: batch)
         if gradient.count != plan.parameterCount { gradient = Array(repeating: 0, count: plan.parameterCount) }
-        load(batch)
-        return withPointer(parameters) { p in
-            forward(p, rows: batch.rows)
-            let l = lossHead(batch.targets, rows: batch.rows, gradient: true)
-            withMutablePointer(&gradient) { g in backward(p, rows: batch.rows, parameterGradient: g) }
-            return l
+        return withBatch(batch) {
+            withPointer(parameters) { p in
+                forward(p, rows: batch.rows)
+                let l = lossHead(batch.targets, rows: batch.rows, gradient: true)
+                withMutablePointer(&gradient) { g in backward(p, rows: batch.rows, parameterGradient: g) }
+                return l
+            }
         }
     }
 
     /// H·v, the exact Hessian of the loss times `vector`, by Pearlmutter's R-operator (forward-mode
     /// over reverse-mode), written into `result` (resized if needed). Returns the loss.
-    /// Costs about two gradients (1.9–2.1× measured on a 784-256-256-10 MLP); symmetric to rounding
-    /// (v·Hw = w·Hv).
+    /// Runs the primal forward and backward passes first, then the R-passes: about 1.9 gradients on
+    /// a 784-256-256-10 MLP. For many products at one point use ``linearize(parameters:batch:)`` and
+    /// ``hessianVectorProduct(at:vector:into:)``, which skip the primal passes (about 1.35 gradients).
+    /// Symmetric to rounding (v·Hw = w·Hv).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     @discardableResult
     public func hessianVectorProduct(parameters: [T], batch: Batch<T>, vector: [T], into result: inout [T])
         throws(ModelError) -> T
     {
-        try curvatureProduct(parameters: parameters, batch: batch, vector: vector, into: &result, gaussNewton: false)
+        try check(parameters: parameters.count, batch: batch, vector: vector.count)
+        return withBatch(batch) {
+            let l = primalPasses(parameters, batch)
+            tangentPasses(parameters, batch, vector, &result, gaussNewton: false)
+            return l
+        }
     }
 
     /// G·v = Jᵀ H_loss J v, the generalized Gauss–Newton matrix times `vector`, written into `result`.
@@ -195,30 +217,104 @@ public final class Evaluator<T: BLASScalar> {
     public func gaussNewtonVectorProduct(parameters: [T], batch: Batch<T>, vector: [T], into result: inout [T])
         throws(ModelError) -> T
     {
-        try curvatureProduct(parameters: parameters, batch: batch, vector: vector, into: &result, gaussNewton: true)
+        try check(parameters: parameters.count, batch: batch, vector: vector.count)
+        return withBatch(batch) {
+            withPointer(parameters) { p in forward(p, rows: batch.rows) }
+            let l = lossHead(batch.targets, rows: batch.rows, gradient: false)
+            tangentPasses(parameters, batch, vector, &result, gaussNewton: true)
+            return l
+        }
     }
 
-    /// The shared pass of both products: forward, R-forward (J·v), then either the R-backward of the
-    /// true Hessian or the plain backward of H_loss·J·v (Gauss–Newton).
-    private func curvatureProduct(parameters: [T], batch: Batch<T>, vector: [T], into result: inout [T], gaussNewton: Bool)
+    // MARK: Products at a kept point
+
+    /// Runs the primal passes at `parameters` on `batch` once and keeps what they leave (activations,
+    /// activation inputs, backpropagated gradients, softmax probabilities) in a ``Linearization`` of
+    /// its own, as `jax.linearize` does, so that every later product at that point costs only the
+    /// R-forward and R-backward passes. The linearization holds
+    /// ``linearizationBytes(rows:)`` bytes plus a copy of the parameters; it shares the batch's
+    /// storage. It is tied to this evaluator.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func linearize(parameters: [T], batch: Batch<T>) throws(ModelError) -> Linearization<T> {
+        try check(parameters: parameters.count, batch: batch)
+        let store = PrimalStore<T>(plan: plan, rows: batch.rows)
+        let l: T = withBatch(batch) {
+            primal = store
+            defer { primal = workspace }
+            return primalPasses(parameters, batch)
+        }
+        return Linearization(owner: self, store: store, parameters: parameters, batch: batch, loss: l)
+    }
+
+    /// Bytes a ``Linearization`` of a batch of `rows` rows takes (besides the parameter copy): two
+    /// values per unit per row (activation and its gradient) for every layer output, plus layernorm
+    /// statistics and the loss head's outputs.
+    public func linearizationBytes(rows: Int) -> Int { PrimalStore<T>.bytes(plan: plan, rows: rows) }
+
+    /// H·v at the linearization's point and batch, without the primal passes. Equal to
+    /// ``hessianVectorProduct(parameters:batch:vector:into:)`` at the same point, bit for bit (the
+    /// same operations in the same order). Returns the loss at the point.
+    /// - Throws: ``ModelError/shapeMismatch(_:)`` if the linearization came from another evaluator
+    ///   or `vector` has the wrong length.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    @discardableResult
+    public func hessianVectorProduct(at point: Linearization<T>, vector: [T], into result: inout [T])
         throws(ModelError) -> T
     {
-        try check(parameters: parameters.count, batch: batch, vector: vector.count)
+        try product(at: point, vector: vector, into: &result, gaussNewton: false)
+    }
+
+    /// G·v at the linearization's point and batch, without the primal passes.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    @discardableResult
+    public func gaussNewtonVectorProduct(at point: Linearization<T>, vector: [T], into result: inout [T])
+        throws(ModelError) -> T
+    {
+        try product(at: point, vector: vector, into: &result, gaussNewton: true)
+    }
+
+    private func product(at point: Linearization<T>, vector: [T], into result: inout [T], gaussNewton: Bool)
+        throws(ModelError) -> T
+    {
+        guard point.owner === self else {
+            throw .shapeMismatch("the linearization was made by another evaluator; linearize with this one")
+        }
+        try check(parameters: point.parameters.count, batch: point.batch, vector: vector.count)
+        withBatch(point.batch) {
+            primal = point.store
+            defer { primal = workspace }
+            tangentPasses(point.parameters, point.batch, vector, &result, gaussNewton: gaussNewton)
+        }
+        return point.loss
+    }
+
+    // MARK: Passes
+
+    /// Forward, loss head and the backward pass of the activation gradients (no parameter gradient)
+    /// into ``primal``. Returns the loss.
+    private func primalPasses(_ parameters: [T], _ batch: Batch<T>) -> T {
+        withPointer(parameters) { p in
+            forward(p, rows: batch.rows)
+            let l = lossHead(batch.targets, rows: batch.rows, gradient: true)
+            backward(p, rows: batch.rows, parameterGradient: nil)
+            return l
+        }
+    }
+
+    /// R-forward (J·v), H_loss·J·v at the output, then the R-backward of the true Hessian or the
+    /// linear backward of the Gauss–Newton product. Reads ``primal``; writes only the tangent arena.
+    private func tangentPasses(_ parameters: [T], _ batch: Batch<T>, _ vector: [T], _ result: inout [T],
+                               gaussNewton: Bool)
+    {
         if result.count != plan.parameterCount { result = Array(repeating: 0, count: plan.parameterCount) }
-        load(batch)
-        return withPointer(parameters) { p in
+        withPointer(parameters) { p in
             withPointer(vector) { v in
-                forward(p, rows: batch.rows)
                 rForward(p, v, rows: batch.rows)
-                let l = lossHead(batch.targets, rows: batch.rows, gradient: !gaussNewton)
-                if gaussNewton {
-                    lossCurvature(rows: batch.rows, into: grad(plan.outputBuffer))
-                    withMutablePointer(&result) { g in backward(p, rows: batch.rows, parameterGradient: g) }
-                } else {
-                    lossCurvature(rows: batch.rows, into: rGrad(plan.outputBuffer))
-                    withMutablePointer(&result) { hv in rBackward(p, v, rows: batch.rows, hv: hv) }
-                }
-                return l
+                lossCurvature(rows: batch.rows, into: rGrad(plan.outputBuffer))
+                withMutablePointer(&result) { hv in rBackward(p, v, rows: batch.rows, hv: hv, gaussNewton: gaussNewton) }
             }
         }
     }

@@ -19,6 +19,7 @@ accurate as the best peer at that end.
 
 Usage: OPENBLAS_NUM_THREADS=1 python3 benchmarks/curvature/curvature.py [--saddled .build/release/saddled]
            [--sweep 1e-1,5e-2,2e-2,1e-2,5e-3,2e-3,1e-3,1e-4] [--peer-tolerance 1e-3] [--peer-max-iterations 100] [--arpack]
+           [--cpu N]  (every program pinned to one CPU, by default the highest allowed; -1: not pinned)
 """
 from __future__ import annotations
 
@@ -44,6 +45,17 @@ from typing import Any, Callable
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def pin_to_one_cpu(cpu: int | None) -> int | None:
+    """Pins this process, and every thread and process it starts later, to one CPU (default: the highest one
+    allowed), so "one thread each" holds for every runtime: XLA's CPU runtime was seen using a second core
+    (process CPU time above wall time) despite the flags above. -1 leaves the affinity alone."""
+    if cpu == -1 or not hasattr(os, "sched_setaffinity"):
+        return None
+    chosen = max(os.sched_getaffinity(0)) if cpu is None else cpu
+    os.sched_setaffinity(0, {chosen})
+    return chosen
 
 SPEC = {"input": 784, "layers": [{"kind": "dense", "units": 256, "activation": "relu"},
                                  {"kind": "dense", "units": 256, "activation": "relu"},
@@ -324,7 +336,10 @@ def main() -> int:
     parser.add_argument("--peer-max-iterations", type=int, default=100, help="products per power run (PyHessian's maxIter)")
     parser.add_argument("--reference-tolerance", type=float, default=1e-10)
     parser.add_argument("--arpack", action="store_true", help="also run scipy eigsh (ARPACK) as an independent reference")
+    parser.add_argument("--cpu", type=int, default=None, help="the one CPU every program runs on (-1: no pinning)")
     args = parser.parse_args()
+    pinned = pin_to_one_cpu(args.cpu)
+    print(f"{'all programs pinned to CPU ' + str(pinned) if pinned is not None else 'not pinned'}")
     if not Path(args.saddled).exists():
         sys.exit(f"{args.saddled} not found; build it with `swift build -c release --product saddled`")
     sweep = [float(t) for t in args.sweep.split(",")]
