@@ -68,6 +68,9 @@ public final class Objective {
     private let weights: [Double]
     private let blocks: [ParameterBlock]
 
+    /// Bytes of kept primal passes an objective may hold by default (80 MiB).
+    public static let defaultLinearizationBudget = 80 << 20
+
     /// - Parameters:
     ///   - chunkSize: samples evaluated at once; bounds the evaluator's workspace.
     ///   - linearizationBudget: bytes of kept primal passes for curvature products (default 80 MiB:
@@ -77,7 +80,9 @@ public final class Objective {
     /// - Throws: ``ModelError/shapeMismatch(_:)`` when the data set does not fit the model (input
     ///   width, target kind or width) or the selection is out of range.
     public init(model: Model, dataset: Dataset, samples: SampleSelection = .all, precision: Precision,
-                chunkSize: Int = 4096, linearizationBudget: Int = 80 << 20) throws(ModelError) {
+                chunkSize: Int = 4096, linearizationBudget: Int = Objective.defaultLinearizationBudget)
+        throws(ModelError)
+    {
         guard dataset.inputWidth == model.inputWidth else {
             throw .shapeMismatch("data set \"\(dataset.name)\" has \(dataset.inputWidth) input features but the model takes \(model.inputWidth)")
         }

@@ -86,8 +86,10 @@ extension Server {
             let part = Array(indices[start..<(start + count)])
             start += count
             do {
+                // The subsets live together: they share one objective's budget for kept linearizations.
                 objectives.append(try Objective(model: target.resolved.model.model, dataset: dataset, samples: .indices(part),
-                                                precision: request.precision))
+                                                precision: request.precision,
+                                                linearizationBudget: Objective.defaultLinearizationBudget / subsets))
             } catch { throw RPCError(from: error) }
             counts.append(count)
         }
