@@ -60,35 +60,49 @@ public enum RankAnalysis {
         // The rank that had each recent batch, or -1 when several ranks had it.
         var holder: [UInt64: Int] = [:]
         for (rank, window) in windows {
-            for key in window.suffixKeys(span) {
-                guard let key else { continue }
+            window.forEachLast(span) { _, key, _ in
+                guard let key else { return }
                 if let other = holder[key], other != rank { holder[key] = -1 } else { holder[key] = rank }
             }
         }
+        let scan = max(span, thresholds.plateauWindow, 3)
         return windows.keys.sorted().compactMap { rank in
             guard let window = windows[rank] else { return nil }
-            let recent = window.suffix(span)
-            let recentKeys = window.suffixKeys(span)
             var summary = RankSummary(rank: rank, steps: window.count, lastStep: window.lastStep ?? 0)
-            summary.loss = HistoryAnalysis.median(recent.map(\.loss).filter(\.isFinite))
-            summary.earlyLoss = HistoryAnalysis.median(window.head.prefix(span).map(\.loss).filter(\.isFinite))
-            summary.compute = median(recent.compactMap(\.compute))
-            summary.dataWait = median(recent.compactMap(\.dataWait))
-            summary.allreduceWait = median(recent.compactMap(\.allreduceWait))
-            summary.repeatedBatchShare = HistoryAnalysis.repeatedShare(zip(recent, recentKeys).compactMap { r, k in
-                k.map { EpochKey(key: $0, epoch: r.epoch ?? -1) }
-            })
-            summary.epochRepeatShare = window.epochRepeatShare(last: span)
-            let printed = recentKeys.compactMap { $0 }
-            if !printed.isEmpty && windows.count > 1 {
-                summary.sharedBatchShare = Double(printed.filter { holder[$0] == -1 }.count) / Double(printed.count)
+            // One pass over the trailing steps, read in place: the last `span` feed the medians and
+            // shares, the last `scan` the non-finite check.
+            var losses: [Double] = [], computes: [Double] = [], waits: [Double] = [], reduces: [Double] = []
+            var epochKeys: [EpochKey] = []
+            var printed = 0, shared = 0
+            var position = 0
+            let recentFrom = min(scan, window.count) - span
+            var lastRecord: (step: Int, gradNorm: Double?)?
+            window.forEachLast(scan) { r, k, _ in
+                defer { position += 1 }
+                if summary.nonFiniteStep == nil && !r.loss.isFinite { summary.nonFiniteStep = r.step }
+                lastRecord = (r.step, r.gradNorm)
+                guard position >= recentFrom else { return }
+                if r.loss.isFinite { losses.append(r.loss) }
+                if let v = r.compute, v.isFinite { computes.append(v) }
+                if let v = r.dataWait, v.isFinite { waits.append(v) }
+                if let v = r.allreduceWait, v.isFinite { reduces.append(v) }
+                if let k {
+                    epochKeys.append(EpochKey(key: k, epoch: r.epoch ?? -1))
+                    printed += 1
+                    if holder[k] == -1 { shared += 1 }
+                }
             }
-            let tail = window.suffix(max(thresholds.plateauWindow, 3))
-            if let bad = tail.first(where: { !$0.loss.isFinite }) {
-                summary.nonFiniteStep = bad.step
-            } else if let last = tail.last, let g = last.gradNorm, !g.isFinite {
+            if summary.nonFiniteStep == nil, let last = lastRecord, let g = last.gradNorm, !g.isFinite {
                 summary.nonFiniteStep = last.step
             }
+            summary.loss = Selection.median(losses)
+            summary.earlyLoss = Selection.median(window.head.prefix(span).map(\.loss).filter(\.isFinite))
+            summary.compute = Selection.median(computes)
+            summary.dataWait = Selection.median(waits)
+            summary.allreduceWait = Selection.median(reduces)
+            summary.repeatedBatchShare = HistoryAnalysis.repeatedShare(epochKeys)
+            summary.epochRepeatShare = window.epochRepeatShare(last: span)
+            if printed > 0 && windows.count > 1 { summary.sharedBatchShare = Double(shared) / Double(printed) }
             return summary
         }
     }

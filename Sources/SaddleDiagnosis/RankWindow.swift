@@ -81,51 +81,42 @@ public struct RankWindow: Sendable {
     /// Every step held (head, then the latest), oldest first.
     public var records: [StepRecord] { head + latest }
 
-    /// The last `count` steps held (from the head too when the tail is short).
-    func suffix(_ count: Int) -> [StepRecord] {
-        let fromTail = latest.suffix(count)
-        guard fromTail.count < count else { return Array(fromTail) }
-        return Array(head.suffix(count - fromTail.count)) + fromTail
+    /// Calls `body` with each of the last `count` steps held (oldest first), its fingerprint key and
+    /// whether its batch repeated an earlier epoch when it arrived; the steps are read in place.
+    func forEachLast(_ count: Int, _ body: (StepRecord, UInt64?, Bool) -> Void) {
+        let latestStart = max(tail.count - Self.tailCount, 0)
+        let fromTail = min(max(count, 0), tail.count - latestStart)
+        let fromHead = min(max(count, 0) - fromTail, head.count)
+        for i in (head.count - fromHead)..<head.count { body(head[i], headKeys[i], headRepeats[i]) }
+        for i in (tail.count - fromTail)..<tail.count { body(tail[i], tailKeys[i], tailRepeats[i]) }
     }
 
-    func suffixKeys(_ count: Int) -> [UInt64?] {
-        let fromTail = latestKeys.suffix(count)
-        guard fromTail.count < count else { return Array(fromTail) }
-        return Array(headKeys.suffix(count - fromTail.count)) + fromTail
-    }
+    /// Steps looked at to tell full-batch training (one step an epoch) from a repeating epoch order.
+    static let epochProbe = 64
 
     /// Share of the last `count` steps (those with a fingerprint and an epoch) whose batch the window
     /// already held from an earlier epoch when they arrived; `nil` when none of them has both, or when the
-    /// epochs held average fewer than two such steps (full-batch training feeds the same batch every
-    /// epoch, and that is no stall).
+    /// last ``epochProbe`` such steps average fewer than two an epoch (full-batch training feeds the same
+    /// batch every epoch, and that is no stall).
     func epochRepeatShare(last count: Int) -> Double? {
         var keyed = 0
         var epochs = 0
         var previous: Int?
-        func tally(_ r: StepRecord, _ k: UInt64?) {
+        forEachLast(max(Self.epochProbe, count)) { r, k, _ in
             guard k != nil, let e = r.epoch else { return }
             keyed += 1
             if e != previous { epochs += 1 }
             previous = e
         }
-        for (r, k) in zip(head, headKeys) { tally(r, k) }
-        for (r, k) in zip(latest, latestKeys) { tally(r, k) }
         guard epochs >= 2, keyed >= 2 * epochs else { return nil }
-        let recent = suffix(count)
-        let flags = suffixRepeats(count)
         var candidates = 0
         var repeats = 0
-        for (r, (k, flag)) in zip(recent, zip(suffixKeys(count), flags)) where k != nil && r.epoch != nil {
+        forEachLast(count) { r, k, flag in
+            guard k != nil, r.epoch != nil else { return }
             candidates += 1
             if flag { repeats += 1 }
         }
         return candidates > 0 ? Double(repeats) / Double(candidates) : nil
-    }
-
-    func suffixRepeats(_ count: Int) -> [Bool] {
-        let fromTail = tailRepeats.suffix(Self.tailCount).suffix(count)
-        guard fromTail.count < count else { return Array(fromTail) }
-        return Array(headRepeats.suffix(count - fromTail.count)) + fromTail
     }
 
     public var count: Int { head.count + latest.count }
