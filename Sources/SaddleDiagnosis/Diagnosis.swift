@@ -121,7 +121,9 @@ extension Diagnosis: JSONEncodable {
     }
 }
 
-/// The distributed part of a diagnosis: who reported, whom the verdict names, and each rank's summary.
+/// The distributed part of a diagnosis: who reported and whom the verdict names. Each rank's summary is in
+/// the evidence (``Evidence/ranks``, `evidenceInput.ranks` on the wire), not repeated here: at hundreds of
+/// ranks the summaries are most of the answer.
 public struct RankDiagnosis: Sendable, Equatable, JSONEncodable {
     /// The world size reported, or the highest rank seen + 1.
     public var worldSize: Int
@@ -130,21 +132,18 @@ public struct RankDiagnosis: Sendable, Equatable, JSONEncodable {
     public var missing: [Int]
     /// Ranks the verdict names (all ranks for a stall they share; empty for a healthy run).
     public var implicated: [Int]
-    public var perRank: [RankSummary]
 
-    public init(worldSize: Int, reporting: [Int], missing: [Int], implicated: [Int], perRank: [RankSummary]) {
+    public init(worldSize: Int, reporting: [Int], missing: [Int], implicated: [Int]) {
         self.worldSize = worldSize
         self.reporting = reporting
         self.missing = missing
         self.implicated = implicated
-        self.perRank = perRank
     }
 
     public var json: JSON {
         [
             "worldSize": .int(worldSize), "reporting": .array(reporting.map { .int($0) }),
             "missing": .array(missing.map { .int($0) }), "implicated": .array(implicated.map { .int($0) }),
-            "perRank": .array(perRank.map(\.json)),
         ]
     }
 }

@@ -176,7 +176,7 @@ extension Procedure {
         // A data stall the consensus shows is every rank's.
         if named.isEmpty && verdict == .dataPipelineStall { named = reporting }
         return RankDiagnosis(worldSize: world, reporting: reporting, missing: (0..<world).filter { !seen.contains($0) },
-                             implicated: named, perRank: e.ranks)
+                             implicated: named)
     }
 }
 

@@ -129,11 +129,7 @@ public enum RankAnalysis {
         var steps = ConsensusSteps()
         for rank in windows.keys.sorted() {
             guard let window = windows[rank] else { continue }
-            let latest = window.latest.suffix(recent)
-            let firstLatest = latest.first?.step ?? .max
-            // By index: the records are read in place, not copied (no retains of their strings).
-            for i in window.head.indices where window.head[i].step < firstLatest { steps.add(window.head[i]) }
-            for i in latest.indices { steps.add(latest[i]) }
+            window.forEachHeadAndLast(recent) { steps.add($0) }
         }
         return steps.records
     }
@@ -205,7 +201,7 @@ struct ConsensusSteps {
         var records = 0
         var loss = Mean(), gradNorm = Mean(), learningRate = Mean(), weightNorm = Mean()
         var dataWait = Mean(), compute = Mean(), allreduceWait = Mean(), throughput = Mean()
-        var histogram: [Int]?
+        var histogram: [Int] = []
         var histograms = 0
 
         mutating func accumulate(_ r: StepRecord) {
@@ -219,9 +215,8 @@ struct ConsensusSteps {
             allreduceWait.add(r.allreduceWait)
             throughput.add(r.throughput)
             if let h = r.labelHistogram {
-                if histogram == nil { histogram = [] }
-                if let n = histogram?.count, n < h.count { histogram?.append(contentsOf: repeatElement(0, count: h.count - n)) }
-                for (i, c) in h.enumerated() { histogram?[i] += c }
+                if histogram.count < h.count { histogram.append(contentsOf: repeatElement(0, count: h.count - histogram.count)) }
+                for i in h.indices { histogram[i] += h[i] }
                 histograms += 1
             }
         }
@@ -247,7 +242,7 @@ struct ConsensusSteps {
             merged.allreduceWait = s.allreduceWait.finiteValue
             merged.throughput = s.throughput.finiteValue
             // The global batch's labels only when every rank reported its own.
-            merged.labelHistogram = s.histograms == s.records ? s.histogram : nil
+            merged.labelHistogram = s.histograms == s.records && s.histograms > 0 ? s.histogram : nil
             return merged
         }
     }

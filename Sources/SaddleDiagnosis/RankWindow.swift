@@ -87,8 +87,27 @@ public struct RankWindow: Sendable {
         let latestStart = max(tail.count - Self.tailCount, 0)
         let fromTail = min(max(count, 0), tail.count - latestStart)
         let fromHead = min(max(count, 0) - fromTail, head.count)
-        for i in (head.count - fromHead)..<head.count { body(head[i], headKeys[i], headRepeats[i]) }
-        for i in (tail.count - fromTail)..<tail.count { body(tail[i], tailKeys[i], tailRepeats[i]) }
+        // Through buffer pointers: an element is lent to `body`, not copied (no retains of its strings).
+        head.withUnsafeBufferPointer { records in
+            for i in (records.count - fromHead)..<records.count { body(records[i], headKeys[i], headRepeats[i]) }
+        }
+        tail.withUnsafeBufferPointer { records in
+            for i in (records.count - fromTail)..<records.count { body(records[i], tailKeys[i], tailRepeats[i]) }
+        }
+    }
+
+    /// Calls `body` with every step held from the head (before the latest) and then the last `count`
+    /// latest steps, oldest first, lent in place.
+    func forEachHeadAndLast(_ count: Int, _ body: (StepRecord) -> Void) {
+        let latestStart = max(tail.count - Self.tailCount, 0)
+        let fromTail = min(max(count, 0), tail.count - latestStart)
+        let firstLatest = fromTail > 0 ? tail[tail.count - fromTail].step : Int.max
+        head.withUnsafeBufferPointer { records in
+            for i in records.indices where records[i].step < firstLatest { body(records[i]) }
+        }
+        tail.withUnsafeBufferPointer { records in
+            for i in (records.count - fromTail)..<records.count { body(records[i]) }
+        }
     }
 
     /// Steps looked at to tell full-batch training (one step an epoch) from a repeating epoch order.

@@ -41,7 +41,7 @@ final class CrossRankTests: XCTestCase {
         XCTAssertEqual(d.ranks?.implicated, [])
         XCTAssertEqual(d.ranks?.reporting, [0, 1, 2, 3])
         XCTAssertEqual(d.ranks?.missing, [])
-        XCTAssertEqual(d.ranks?.perRank.count, 4)
+        XCTAssertEqual(d.ranks?.reporting.count, 4)
     }
 
     func testStragglerIsNamed() {

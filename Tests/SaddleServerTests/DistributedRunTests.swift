@@ -37,13 +37,13 @@ final class DistributedRunTests: XCTestCase {
         XCTAssertEqual(d["verdict"], "straggler", "\(d["reason"] ?? .null)")
         XCTAssertEqual(d["ranks"]?["worldSize"], 5)
         XCTAssertEqual(d["ranks"]?["missing"], [4], "rank 4 of 5 never reported")
-        XCTAssertEqual(d["ranks"]?["perRank"]?[0]?["allreduceWait"]?.doubleValue ?? 0, 0.028, accuracy: 1e-12)
+        XCTAssertEqual(d["evidenceInput"]?["ranks"]?[0]?["allreduceWait"]?.doubleValue ?? 0, 0.028, accuracy: 1e-12)
         let wait = d["evidence"]?.arrayValue?.first { $0["name"] == "allreduceWait" }
         XCTAssertEqual(wait?["value"]?.doubleValue ?? 0, 0.028, accuracy: 1e-12)
         XCTAssertEqual(d["ranks"]?["implicated"], [2])
         XCTAssertEqual(d["ranks"]?["reporting"], [0, 1, 2, 3])
-        XCTAssertEqual(d["ranks"]?["perRank"]?.arrayValue?.count, 4)
-        XCTAssertEqual(d["ranks"]?["perRank"]?[2]?["compute"]?.doubleValue ?? 0, 0.03, accuracy: 1e-12)
+        XCTAssertEqual(d["evidenceInput"]?["ranks"]?.arrayValue?.count, 4)
+        XCTAssertEqual(d["evidenceInput"]?["ranks"]?[2]?["compute"]?.doubleValue ?? 0, 0.03, accuracy: 1e-12)
         XCTAssertEqual(d["step"], 59)
         // The result replays: its evidenceInput gives the same verdict as bare evidence.
         let replay = try h.call("diagnose", ["evidence": d["evidenceInput"] ?? .null])
