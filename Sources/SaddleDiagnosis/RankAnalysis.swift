@@ -77,17 +77,18 @@ public enum RankAnalysis {
             var position = 0
             let recentFrom = min(scan, window.count) - span
             var lastRecord: (step: Int, gradNorm: Double?)?
-            window.forEachLast(scan) { r, k, _ in
+            window.forEachLast(scan) { p, k, _ in
                 defer { position += 1 }
-                if summary.nonFiniteStep == nil && !r.loss.isFinite { summary.nonFiniteStep = r.step }
-                lastRecord = (r.step, r.gradNorm)
+                let loss = p.pointee.loss
+                if summary.nonFiniteStep == nil && !loss.isFinite { summary.nonFiniteStep = p.pointee.step }
+                lastRecord = (p.pointee.step, p.pointee.gradNorm)
                 guard position >= recentFrom else { return }
-                if r.loss.isFinite { losses.append(r.loss) }
-                if let v = r.compute, v.isFinite { computes.append(v) }
-                if let v = r.dataWait, v.isFinite { waits.append(v) }
-                if let v = r.allreduceWait, v.isFinite { reduces.append(v) }
+                if loss.isFinite { losses.append(loss) }
+                if let v = p.pointee.compute, v.isFinite { computes.append(v) }
+                if let v = p.pointee.dataWait, v.isFinite { waits.append(v) }
+                if let v = p.pointee.allreduceWait, v.isFinite { reduces.append(v) }
                 if let k {
-                    epochKeys.append(EpochKey(key: k, epoch: r.epoch ?? -1))
+                    epochKeys.append(EpochKey(key: k, epoch: p.pointee.epoch ?? -1))
                     printed += 1
                     if holder[k] == -1 { shared += 1 }
                 }
@@ -127,6 +128,7 @@ public enum RankAnalysis {
     /// histograms summed (the global batch), and the lowest rank's fingerprint and epoch. Steps ascending.
     public static func consensus(windows: [Int: RankWindow], recent: Int) -> [StepRecord] {
         var steps = ConsensusSteps()
+        steps.byStep.reserveCapacity(RankWindow.headCount + recent)
         for rank in windows.keys.sorted() {
             guard let window = windows[rank] else { continue }
             window.forEachHeadAndLast(recent) { steps.add($0) }
@@ -204,17 +206,17 @@ struct ConsensusSteps {
         var histogram: [Int] = []
         var histograms = 0
 
-        mutating func accumulate(_ r: StepRecord) {
+        mutating func accumulate(_ p: UnsafePointer<StepRecord>) {
             records += 1
-            loss.add(r.loss)
-            gradNorm.add(r.gradNorm)
-            learningRate.add(r.learningRate)
-            weightNorm.add(r.weightNorm)
-            dataWait.add(r.dataWait)
-            compute.add(r.compute)
-            allreduceWait.add(r.allreduceWait)
-            throughput.add(r.throughput)
-            if let h = r.labelHistogram {
+            loss.add(p.pointee.loss)
+            gradNorm.add(p.pointee.gradNorm)
+            learningRate.add(p.pointee.learningRate)
+            weightNorm.add(p.pointee.weightNorm)
+            dataWait.add(p.pointee.dataWait)
+            compute.add(p.pointee.compute)
+            allreduceWait.add(p.pointee.allreduceWait)
+            throughput.add(p.pointee.throughput)
+            if let h = p.pointee.labelHistogram {
                 if histogram.count < h.count { histogram.append(contentsOf: repeatElement(0, count: h.count - histogram.count)) }
                 for i in h.indices { histogram[i] += h[i] }
                 histograms += 1
@@ -224,9 +226,14 @@ struct ConsensusSteps {
 
     var byStep: [Int: Step] = [:]
 
+    /// Adds a record lent by pointer (see ``RankWindow/forEachLast(_:_:)``).
+    mutating func add(_ p: UnsafePointer<StepRecord>) {
+        // The step's first record is copied once; later ones are only read, and the sums change in place.
+        byStep[p.pointee.step, default: Step(first: p.pointee)].accumulate(p)
+    }
+
     mutating func add(_ r: StepRecord) {
-        // In place (the `default:` subscript's modify): no copy of the step's histogram.
-        byStep[r.step, default: Step(first: r)].accumulate(r)
+        withUnsafePointer(to: r) { add($0) }
     }
 
     var records: [StepRecord] {

@@ -82,31 +82,36 @@ public struct RankWindow: Sendable {
     public var records: [StepRecord] { head + latest }
 
     /// Calls `body` with each of the last `count` steps held (oldest first), its fingerprint key and
-    /// whether its batch repeated an earlier epoch when it arrived; the steps are read in place.
-    func forEachLast(_ count: Int, _ body: (StepRecord, UInt64?, Bool) -> Void) {
+    /// whether its batch repeated an earlier epoch when it arrived. Steps are lent by pointer, valid only
+    /// during the call: a diagnosis of hundreds of ranks reads tens of thousands of them, and copying a
+    /// step retains its strings and arrays.
+    func forEachLast(_ count: Int, _ body: (UnsafePointer<StepRecord>, UInt64?, Bool) -> Void) {
         let latestStart = max(tail.count - Self.tailCount, 0)
         let fromTail = min(max(count, 0), tail.count - latestStart)
         let fromHead = min(max(count, 0) - fromTail, head.count)
-        // Through buffer pointers: an element is lent to `body`, not copied (no retains of its strings).
         head.withUnsafeBufferPointer { records in
-            for i in (records.count - fromHead)..<records.count { body(records[i], headKeys[i], headRepeats[i]) }
+            guard let base = records.baseAddress else { return }
+            for i in (records.count - fromHead)..<records.count { body(base + i, headKeys[i], headRepeats[i]) }
         }
         tail.withUnsafeBufferPointer { records in
-            for i in (records.count - fromTail)..<records.count { body(records[i], tailKeys[i], tailRepeats[i]) }
+            guard let base = records.baseAddress else { return }
+            for i in (records.count - fromTail)..<records.count { body(base + i, tailKeys[i], tailRepeats[i]) }
         }
     }
 
     /// Calls `body` with every step held from the head (before the latest) and then the last `count`
-    /// latest steps, oldest first, lent in place.
-    func forEachHeadAndLast(_ count: Int, _ body: (StepRecord) -> Void) {
+    /// latest steps, oldest first, lent by pointer as in ``forEachLast(_:_:)``.
+    func forEachHeadAndLast(_ count: Int, _ body: (UnsafePointer<StepRecord>) -> Void) {
         let latestStart = max(tail.count - Self.tailCount, 0)
         let fromTail = min(max(count, 0), tail.count - latestStart)
         let firstLatest = fromTail > 0 ? tail[tail.count - fromTail].step : Int.max
         head.withUnsafeBufferPointer { records in
-            for i in records.indices where records[i].step < firstLatest { body(records[i]) }
+            guard let base = records.baseAddress else { return }
+            for i in records.indices where records[i].step < firstLatest { body(base + i) }
         }
         tail.withUnsafeBufferPointer { records in
-            for i in (records.count - fromTail)..<records.count { body(records[i]) }
+            guard let base = records.baseAddress else { return }
+            for i in (records.count - fromTail)..<records.count { body(base + i) }
         }
     }
 
@@ -122,7 +127,7 @@ public struct RankWindow: Sendable {
         var epochs = 0
         var previous: Int?
         forEachLast(max(Self.epochProbe, count)) { r, k, _ in
-            guard k != nil, let e = r.epoch else { return }
+            guard k != nil, let e = r.pointee.epoch else { return }
             keyed += 1
             if e != previous { epochs += 1 }
             previous = e
@@ -131,7 +136,7 @@ public struct RankWindow: Sendable {
         var candidates = 0
         var repeats = 0
         forEachLast(count) { r, k, flag in
-            guard k != nil, r.epoch != nil else { return }
+            guard k != nil, r.pointee.epoch != nil else { return }
             candidates += 1
             if flag { repeats += 1 }
         }
