@@ -120,18 +120,22 @@ public enum RankAnalysis {
         return steps.records
     }
 
-    /// The run as one process would report it, step by step, from each rank's first steps and its
-    /// `recent` latest: means over the ranks that reported the step — of the loss (the global mini-batch
-    /// loss for equal shards), the gradient norm (after the all-reduce every rank reports the same one),
-    /// learning rate, times and throughput (a rank far off the others was named by the cross-rank step
-    /// before the consensus is read) — with a non-finite loss, gradient or weight norm kept, label
-    /// histograms summed (the global batch), and the lowest rank's fingerprint and epoch. Steps ascending.
-    public static func consensus(windows: [Int: RankWindow], recent: Int) -> [StepRecord] {
+    /// The run as one process would report it, step by step, from each rank's first `early` steps and
+    /// its `recent` latest: means over the ranks that reported the step — of the loss (the global
+    /// mini-batch loss for equal shards), the gradient norm (after the all-reduce every rank reports the
+    /// same one), learning rate, times and throughput (a rank far off the others was named by the
+    /// cross-rank step before the consensus is read) — with a non-finite loss, gradient or weight norm
+    /// kept, and the lowest rank's fingerprint and epoch. Label histograms are summed (the global batch)
+    /// for the last `labelled` steps, the only ones whose labels the diagnosis reads. Steps ascending.
+    public static func consensus(windows: [Int: RankWindow], early: Int = RankWindow.headCount, recent: Int,
+                                 labelled: Int = .max) -> [StepRecord] {
         var steps = ConsensusSteps()
-        steps.byStep.reserveCapacity(RankWindow.headCount + recent)
+        steps.byStep.reserveCapacity(early + recent)
+        let newest = windows.values.compactMap(\.lastStep).max() ?? 0
+        steps.labelsFrom = labelled == .max ? .min : newest - labelled + 1
         for rank in windows.keys.sorted() {
             guard let window = windows[rank] else { continue }
-            window.forEachHeadAndLast(recent) { steps.add($0) }
+            window.forEachHeadAndLast(first: early, last: recent) { steps.add($0) }
         }
         return steps.records
     }
@@ -206,7 +210,7 @@ struct ConsensusSteps {
         var histogram: [Int] = []
         var histograms = 0
 
-        mutating func accumulate(_ p: UnsafePointer<StepRecord>) {
+        mutating func accumulate(_ p: UnsafePointer<StepRecord>, labels: Bool) {
             records += 1
             loss.add(p.pointee.loss)
             gradNorm.add(p.pointee.gradNorm)
@@ -216,7 +220,7 @@ struct ConsensusSteps {
             compute.add(p.pointee.compute)
             allreduceWait.add(p.pointee.allreduceWait)
             throughput.add(p.pointee.throughput)
-            if let h = p.pointee.labelHistogram {
+            if labels, let h = p.pointee.labelHistogram {
                 if histogram.count < h.count { histogram.append(contentsOf: repeatElement(0, count: h.count - histogram.count)) }
                 for i in h.indices { histogram[i] += h[i] }
                 histograms += 1
@@ -225,11 +229,14 @@ struct ConsensusSteps {
     }
 
     var byStep: [Int: Step] = [:]
+    /// Label histograms are summed from this step on (and dropped before it).
+    var labelsFrom = Int.min
 
     /// Adds a record lent by pointer (see ``RankWindow/forEachLast(_:_:)``).
     mutating func add(_ p: UnsafePointer<StepRecord>) {
         // The step's first record is copied once; later ones are only read, and the sums change in place.
-        byStep[p.pointee.step, default: Step(first: p.pointee)].accumulate(p)
+        let labels = p.pointee.step >= labelsFrom
+        byStep[p.pointee.step, default: Step(first: p.pointee)].accumulate(p, labels: labels)
     }
 
     mutating func add(_ r: StepRecord) {
@@ -250,6 +257,7 @@ struct ConsensusSteps {
             merged.throughput = s.throughput.finiteValue
             // The global batch's labels only when every rank reported its own.
             merged.labelHistogram = s.histograms == s.records && s.histograms > 0 ? s.histogram : nil
+            if merged.step < labelsFrom { merged.labelHistogram = nil }
             return merged
         }
     }

@@ -99,15 +99,15 @@ public struct RankWindow: Sendable {
         }
     }
 
-    /// Calls `body` with every step held from the head (before the latest) and then the last `count`
-    /// latest steps, oldest first, lent by pointer as in ``forEachLast(_:_:)``.
-    func forEachHeadAndLast(_ count: Int, _ body: (UnsafePointer<StepRecord>) -> Void) {
+    /// Calls `body` with the first `first` steps held from the head (those before the latest) and then
+    /// the last `count` latest steps, oldest first, lent by pointer as in ``forEachLast(_:_:)``.
+    func forEachHeadAndLast(first: Int, last count: Int, _ body: (UnsafePointer<StepRecord>) -> Void) {
         let latestStart = max(tail.count - Self.tailCount, 0)
         let fromTail = min(max(count, 0), tail.count - latestStart)
         let firstLatest = fromTail > 0 ? tail[tail.count - fromTail].step : Int.max
         head.withUnsafeBufferPointer { records in
             guard let base = records.baseAddress else { return }
-            for i in records.indices where records[i].step < firstLatest { body(base + i) }
+            for i in 0..<min(max(first, 0), records.count) where records[i].step < firstLatest { body(base + i) }
         }
         tail.withUnsafeBufferPointer { records in
             guard let base = records.baseAddress else { return }

@@ -87,9 +87,11 @@ extension Server {
                                     measured: Evidence?, thresholds: Thresholds) -> [String: JSON] {
         var evidence = Evidence()
         evidence.ranks = RankAnalysis.summarize(windows: windows, thresholds: thresholds)
-        // The consensus needs the first steps (early scale) and the trend windows, not every step held.
+        // The consensus needs the first steps (the early scale), the trend and data windows, and labels
+        // only for the data window: not every step held.
         evidence.history = RankAnalysis.consensus(
-            windows: windows, recent: 2 * max(thresholds.plateauWindow, thresholds.dataWindow))
+            windows: windows, early: thresholds.earlyWindow,
+            recent: max(thresholds.plateauWindow, 2 * thresholds.dataWindow), labelled: thresholds.dataWindow)
         evidence.worldSize = worldSize
         evidence.learningRate = options.learningRate ?? evidence.history.last?.learningRate
         if let measured { evidence.adopt(measured) }
