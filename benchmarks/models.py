@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import subprocess
 import time
 from pathlib import Path
@@ -32,17 +33,9 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pinning import pin_to_one_cpu  # noqa: E402
 
-
-def pin_to_one_cpu(cpu: int | None) -> int | None:
-    """Pins this process, and every thread and process it starts later, to one CPU (default: the highest one
-    allowed), so "one thread each" holds for every runtime: XLA's CPU runtime was seen using a second core
-    (process CPU time above wall time) despite the flags above. -1 leaves the affinity alone."""
-    if cpu == -1 or not hasattr(os, "sched_setaffinity"):
-        return None
-    chosen = max(os.sched_getaffinity(0)) if cpu is None else cpu
-    os.sched_setaffinity(0, {chosen})
-    return chosen
 
 
 def best_of(fn, n: int, rounds: int = 5) -> float:

@@ -45,23 +45,9 @@ from typing import Any, Callable
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pinning import pin_to_one_cpu  # noqa: E402
 
-
-def pin_to_one_cpu(cpu: int | None) -> int | None:
-    """Pins this process, and every thread and process it starts later, to one CPU (default: the highest one
-    allowed), so "one thread each" holds for every runtime: XLA's CPU runtime was seen using a second core
-    (process CPU time above wall time) despite the flags above. -1 leaves the affinity alone."""
-    if cpu == -1 or not hasattr(os, "sched_setaffinity"):
-        return None
-    chosen = max(os.sched_getaffinity(0)) if cpu is None else cpu
-    os.sched_setaffinity(0, {chosen})
-    return chosen
-
-SPEC = {"input": 784, "layers": [{"kind": "dense", "units": 256, "activation": "relu"},
-                                 {"kind": "dense", "units": 256, "activation": "relu"},
-                                 {"kind": "dense", "units": 10}],
-        "loss": "softmaxCrossEntropy", "seed": 1}
-SAMPLES, DIMENSIONS, CLASSES, DATA_SEED = 1024, 784, 10, 2
 
 
 @dataclass

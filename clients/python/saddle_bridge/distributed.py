@@ -34,6 +34,7 @@ from typing import Any, Iterable, Iterator, List, Optional, Sequence
 from . import _collective as coll
 from .client import Client, PathLike, RPCError
 from .reporter import Reporter, ReporterError
+from .torch_utils import batch_fingerprint
 
 __all__ = [
     "DistributedReporter",
@@ -61,53 +62,10 @@ class DistributedReporterError(ReporterError):
 
 
 def batch_digest(batch: Any, max_bytes: int = 1 << 16) -> str:
-    """A 16-hex-digit hash of a batch, cheap for any batch size.
-
-    Tensors up to ``max_bytes`` are hashed whole (dtype, shape and bytes); a larger tensor by its
-    dtype, shape and an evenly strided sample of about ``max_bytes`` of its elements, so the cost is
-    bounded while a repeated batch still repeats its digest. Lists and tuples (an ``(inputs,
-    labels)`` pair) are hashed item by item; a list of ints as indices.
-    """
-    h = hashlib.blake2b(digest_size=8)
-
-    def feed(item: Any) -> None:
-        if hasattr(item, "detach") and hasattr(item, "dtype"):
-            t = item.detach()
-            h.update(f"t{t.dtype}{tuple(t.shape)}".encode("utf-8"))
-            flat = t.reshape(-1)
-            size = flat.element_size()
-            if flat.numel() * size > max_bytes:
-                stride = -(-flat.numel() * size // max_bytes)
-                flat = flat[::stride]
-            flat = flat.to("cpu").contiguous()
-            try:
-                import torch
-
-                h.update(flat.view(torch.uint8).numpy().tobytes())
-            except (RuntimeError, TypeError, ImportError):
-                h.update(repr(flat.tolist()).encode("utf-8"))
-        elif isinstance(item, (bytes, bytearray, memoryview)):
-            h.update(b"b")
-            h.update(bytes(item))
-        elif isinstance(item, (list, tuple)) and all(isinstance(x, int) for x in item):
-            h.update(b"i")
-            h.update(",".join(str(int(x)) for x in item).encode("ascii"))
-        elif isinstance(item, (list, tuple)):
-            h.update(f"s{len(item)}".encode("ascii"))
-            for x in item:
-                feed(x)
-        elif isinstance(item, dict):
-            for key in sorted(item):
-                h.update(str(key).encode("utf-8"))
-                feed(item[key])
-        elif hasattr(item, "tobytes") and hasattr(item, "dtype"):
-            h.update(f"n{item.dtype}{tuple(item.shape)}".encode("utf-8"))
-            h.update(item.tobytes()[:max_bytes])
-        else:
-            raise TypeError(f"cannot fingerprint a {type(item).__name__}; pass tensors, indices or bytes")
-
-    feed(batch)
-    return h.hexdigest()
+    """A 16-hex-digit hash of a batch, cheap for any batch size: :func:`batch_fingerprint` with tensors
+    past ``max_bytes`` hashed by their dtype, shape and an evenly strided sample of about ``max_bytes``,
+    so the cost is bounded while a repeated batch still repeats its digest."""
+    return batch_fingerprint(batch, max_bytes=max_bytes)
 
 
 class IndexRecorder:

@@ -95,22 +95,30 @@ class StepTimer:
         self.stop()
 
 
-def _tensor_bytes(tensor: Any) -> bytes:
+def _tensor_bytes(tensor: Any, max_bytes: Optional[int] = None) -> bytes:
+    """The tensor's bytes on the CPU; past ``max_bytes``, those of an evenly strided sample of about
+    ``max_bytes`` of its elements (a bounded cost for large batches)."""
     import torch
 
-    t = tensor.detach().to("cpu").contiguous()
+    flat = tensor.detach().reshape(-1)
+    if max_bytes is not None and flat.numel() * flat.element_size() > max_bytes:
+        flat = flat[:: -(-flat.numel() * flat.element_size() // max_bytes)]
+    t = flat.to("cpu").contiguous()
     try:
-        return t.reshape(-1).view(torch.uint8).numpy().tobytes()
+        return t.view(torch.uint8).numpy().tobytes()
     except (RuntimeError, TypeError, ImportError):  # numpy missing, or a dtype view cannot express
-        return repr(t.reshape(-1).tolist()).encode("utf-8")
+        return repr(t.tolist()).encode("utf-8")
 
 
-def batch_fingerprint(batch: Any) -> str:
+def batch_fingerprint(batch: Any, max_bytes: Optional[int] = None) -> str:
     """A stable 16-hex-digit hash of a batch's content: a tensor (dtype, shape and bytes), a
-    sequence of sample indices, bytes, or a tuple/list of tensors (an ``(inputs, labels)`` pair).
+    sequence of sample indices, bytes, a numpy array, or a tuple/list/dict of these (an
+    ``(inputs, labels)`` pair).
 
     The same content gives the same fingerprint across runs and processes, which lets the daemon
-    spot a data loader that repeats batches. Tensors on a GPU are copied to the CPU first.
+    spot a data loader that repeats batches. Tensors on a GPU are copied to the CPU first. With
+    ``max_bytes``, a larger tensor or array is hashed by its dtype, shape and an evenly strided sample
+    of about ``max_bytes``, so the cost is bounded while a repeated batch still repeats its hash.
     """
     h = hashlib.blake2b(digest_size=8)
 
@@ -120,7 +128,7 @@ def batch_fingerprint(batch: Any) -> str:
             h.update(bytes(item))
         elif hasattr(item, "detach") and hasattr(item, "dtype"):
             h.update(f"t{item.dtype}{tuple(item.shape)}".encode("utf-8"))
-            h.update(_tensor_bytes(item))
+            h.update(_tensor_bytes(item, max_bytes))
         elif isinstance(item, (list, tuple)) and all(isinstance(x, int) for x in item):
             h.update(b"i")
             h.update(",".join(str(int(x)) for x in item).encode("ascii"))
@@ -128,11 +136,16 @@ def batch_fingerprint(batch: Any) -> str:
             h.update(f"s{len(item)}".encode("ascii"))
             for x in item:
                 feed(x)
+        elif isinstance(item, dict):
+            for key in sorted(item):
+                h.update(str(key).encode("utf-8"))
+                feed(item[key])
         elif hasattr(item, "tobytes") and hasattr(item, "dtype"):  # numpy arrays
             h.update(f"n{item.dtype}{tuple(item.shape)}".encode("utf-8"))
-            h.update(item.tobytes())
+            data = item.tobytes()
+            h.update(data if max_bytes is None else data[:max_bytes])
         else:
-            raise TypeError(f"cannot fingerprint a {type(item).__name__}; pass a tensor, indices or bytes")
+            raise TypeError(f"cannot fingerprint a {type(item).__name__}; pass tensors, indices or bytes")
 
     feed(batch)
     return h.hexdigest()
