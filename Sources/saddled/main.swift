@@ -80,7 +80,7 @@ struct Saddled: ParsableCommand {
         configuration.limits.maxActiveRuns = maxRuns
         configuration.limits.memoryBudgetBytes = memoryBudget
         configuration.storePath = store ?? Server.defaultRunStorePath
-        if listen != nil { blockStopSignals() }  // before any thread starts, so only sigwait sees them
+        installStopSignalHandlers()
         let server = Server(configuration: configuration)
         do {
             try server.openRunStore()
@@ -96,6 +96,15 @@ struct Saddled: ParsableCommand {
             server.runs.closeStore()
             Foundation.exit(code)
         }
+        // SIGTERM or SIGINT (an editor closing, Ctrl-C) commits what the store has queued before exiting.
+        let stopper = Thread {
+            let signal = waitForStopSignal()
+            logToStderr("stopping on signal \(signal): closing the run store")
+            server.runs.closeStore()
+            Foundation.exit(0)
+        }
+        stopper.name = "saddle.signals"
+        stopper.start()
         StdioTransport.serve(connection)
     }
 
@@ -128,24 +137,29 @@ struct Saddled: ParsableCommand {
     }
 }
 
-private func stopSignalSet() -> sigset_t {
-    var set = sigset_t()
-    sigemptyset(&set)
-    sigaddset(&set, SIGTERM)
-    sigaddset(&set, SIGINT)
-    return set
+/// The pipe SIGTERM and SIGINT are reported through: (read end, write end).
+nonisolated(unsafe) private var stopSignalPipe: (read: Int32, write: Int32) = (-1, -1)
+
+/// Handles SIGTERM and SIGINT by writing the signal's number to a pipe that ``waitForStopSignal()`` reads.
+/// A handler rather than a blocked mask and `sigwait`: the kernel may deliver the signal to any thread, and
+/// threads started by Foundation do not all keep the mask, so a blocked signal would still kill the process.
+private func installStopSignalHandlers() {
+    var fds: [Int32] = [-1, -1]
+    guard pipe(&fds) == 0 else { return }
+    stopSignalPipe = (fds[0], fds[1])
+    let handler: @convention(c) (Int32) -> Void = { received in
+        var byte = UInt8(truncatingIfNeeded: received)
+        _ = write(stopSignalPipe.write, &byte, 1)  // async-signal-safe
+    }
+    signal(SIGTERM, handler)
+    signal(SIGINT, handler)
 }
 
-private func blockStopSignals() {
-    var set = stopSignalSet()
-    pthread_sigmask(SIG_BLOCK, &set, nil)
-}
-
+/// Blocks until SIGTERM or SIGINT arrives; returns its number.
 private func waitForStopSignal() -> Int32 {
-    var set = stopSignalSet()
-    var received: Int32 = 0
-    while sigwait(&set, &received) != 0 {}
-    return received
+    var byte: UInt8 = 0
+    while read(stopSignalPipe.read, &byte, 1) != 1 {}
+    return Int32(byte)
 }
 
 /// glibc's `mallopt(M_ARENA_MAX, n)`, looked up at run time: `<malloc.h>` is not part of Swift's Glibc module.

@@ -9,6 +9,7 @@ trained step once the daemon has notified it and the store writer's few millisec
 from __future__ import annotations
 
 import random
+import signal
 import sqlite3
 import threading
 import time
@@ -88,3 +89,24 @@ def test_sigkill_during_training_and_ingestion_loses_no_acknowledged_step(spawn,
     assert len(trained) == ROUNDS and len(ingested_ack) > 0
     assert sum(1 for last in trained.values() if last >= 0) >= ROUNDS // 2, trained
     assert client.close() == 0
+
+
+def test_sigterm_over_stdio_commits_the_queued_steps_and_exits_cleanly(spawn, tmp_path: Path):
+    """An editor closing the daemon (SIGTERM over stdio) lets it commit what it has queued: every step a
+    `run/step` notification reported is stored, the store passes its integrity check, and the exit code is 0."""
+    store = tmp_path / "runs.sqlite"
+    client = spawn("--store", str(store))
+    client.initialize()
+    data = client.result("dataset/generate", {"kind": "xor", "samples": 64, "seed": 1})["id"]
+    model = client.result("model/create", {"spec": XOR_SPEC})["id"]
+    run = client.result("run/start", {"model": model, "dataset": data, "optimizer": {"kind": "sgd", "lr": 0.05},
+                                      "pipeline": {"batchSize": 16}, "steps": 1_000_000, "events": {"rate": 100}})["run"]
+    last = -1
+    while last < 200:
+        last = max(last, client.next_notification("run/step", timeout=10)["params"]["step"])
+    client.proc.send_signal(signal.SIGTERM)
+    assert client.proc.wait(timeout=15) == 0
+    assert b"closing the run store" in client.proc.stderr.read()
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert set(range(last + 1)) <= stored_steps(db, run)
