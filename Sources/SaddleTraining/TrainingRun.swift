@@ -158,7 +158,7 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
         var reason: FinishReason = .completed
         run: while step < totalSteps {
             if case .stop = checkControl(params: &params) { reason = .stopped; break }
-            let loaded: LoadedBatch<T>
+            var loaded: LoadedBatch<T>
             do {
                 loaded = try pipeline.next()
             } catch {
@@ -166,7 +166,7 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
                 break
             }
             let computeStart = monotonicSeconds()
-            for i in grad.indices { grad[i] = 0 }
+            grad.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             let loss: Double
             do {
                 loss = Double(try job.gradient(params, loaded.batch, &grad))
@@ -177,19 +177,25 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
             var info: OptimizerStepInfo?
             if loss.isFinite { info = optimizer.step(params: &params, grad: &grad) }
             let compute = monotonicSeconds() - computeStart
+            // Hand the batch's storage back for the loader to refill (moved out, so that it is uniquely held).
+            let rows = loaded.batch.rows
+            var used = Batch<T>(inputs: [], rows: 0, inputWidth: 0, targets: .classes([]))
+            swap(&used, &loaded.batch)
+            pipeline.recycle(consume used)
             let elapsed = loaded.waitSeconds + compute
             let event = StepEvent(
                 runId: id, rank: 0, step: step, epoch: loaded.epoch, loss: loss, gradNorm: info?.gradNorm,
                 lr: info?.lr ?? optimizer.nextLearningRate, dataWaitSeconds: loaded.waitSeconds, computeSeconds: compute,
-                samplesPerSecond: elapsed > 0 ? Double(loaded.batch.rows) / elapsed : nil, fingerprint: loaded.fingerprint,
+                samplesPerSecond: elapsed > 0 ? Double(rows) / elapsed : nil, fingerprint: loaded.fingerprint,
                 labelHistogram: loaded.labelHistogram)
             store?.enqueue([event])
             sink?.publish(.step(event))
             lastLoss = loss
             step += 1
+            let epoch = loaded.epoch
             control.withLock { c in
                 c.step = step
-                c.epoch = loaded.epoch
+                c.epoch = epoch
                 c.lastLoss = loss
             }
             if !loss.isFinite {
