@@ -23,22 +23,27 @@ func gatherRows<T: BLASScalar>(_ source: UnsafeBufferPointer<Double>, width: Int
     }
 }
 
-/// Copies class labels `indices` of `source` into `out`, as ``gatherRows(_:width:indices:into:)`` does for values.
+/// Copies rows `indices` of `source` into `out` unchanged (a data set's single-precision inputs, class labels),
+/// as ``gatherRows(_:width:indices:into:)`` does for converted values.
 @inline(__always)
-func gatherRows(_ source: UnsafeBufferPointer<Int32>, width: Int, indices: [Int], into out: inout [Int32]) {
-    let count = indices.count
+func gatherSameRows<E: BitwiseCopyable>(_ source: UnsafeBufferPointer<E>, width: Int, indices: [Int], into out: inout [E]) {
+    let count = indices.count * width
     guard count > 0, let from = source.baseAddress else {
         out = []
         return
     }
-    let fill = { (to: UnsafeMutablePointer<Int32>) in
-        for (row, i) in indices.enumerated() { to[row] = from[i] }
+    let fill = { (to: UnsafeMutablePointer<E>) in
+        if width == 1 {
+            for (row, i) in indices.enumerated() { (to + row).initialize(to: from[i]) }
+        } else {
+            for (row, i) in indices.enumerated() { (to + row * width).initialize(from: from + i * width, count: width) }
+        }
     }
     if out.count == count {
         out.withUnsafeMutableBufferPointer { o in if let to = o.baseAddress { fill(to) } }
     } else {
         out = []
-        out = [Int32](unsafeUninitializedCapacity: count) { o, initialized in
+        out = [E](unsafeUninitializedCapacity: count) { o, initialized in
             if let to = o.baseAddress { fill(to) }
             initialized = count
         }
@@ -67,6 +72,6 @@ private func gatherRows<T: BLASScalar>(
 
 /// `to[j] = Float(from[j])` for `j < count`; non-generic so the compiler emits packed conversions.
 @inline(never)
-private func convertRow(_ from: UnsafePointer<Double>, _ to: UnsafeMutablePointer<Float>, count: Int) {
+func convertRow(_ from: UnsafePointer<Double>, _ to: UnsafeMutablePointer<Float>, count: Int) {
     for j in 0..<count { to[j] = Float(from[j]) }
 }
