@@ -257,13 +257,13 @@ def bench_overhead(binary: str, steps: int, rounds: int = 3) -> None:
                 summary["loader"] = sum(v for (_, name), v in per_thread.items() if name.startswith("saddle.loader"))
                 summary["others"] = sum(v for _, v in ranked[1:]) - summary["loader"]
                 run_cpu.append(summary)
+            best_average = max(best_average, steps / (time.perf_counter() - start))
+            best_run = max(best_run, best_window_rate(samples))
+            client.close()
             steady = bare_steady(bench, env)
             if steady is not None:
                 steady_bare = max(steady_bare, steady[0])
                 bare_cpu.append(steady[1])
-            best_average = max(best_average, steps / (time.perf_counter() - start))
-            best_run = max(best_run, best_window_rate(samples))
-            client.close()
             cpu_note = ""
             if run_cpu and bare_cpu:
                 cpu_note = (f"; CPU ms/step: run thread {run_cpu[-1]['run thread']:.3f}, loader {run_cpu[-1]['loader']:.3f}, "
