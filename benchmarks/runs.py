@@ -281,9 +281,9 @@ def bench_overhead(binary: str, steps: int, rounds: int = 3) -> None:
     if run_cpu and bare_cpu:
         least = min(run_cpu, key=lambda c: c["run thread"])
         print(f"CPU per step (least of {len(run_cpu)} rounds): run thread {least['run thread']:.3f} ms against the bare "
-              f"loop's {min(bare_cpu):.3f} ms ({(least['run thread'] / min(bare_cpu) - 1) * 100:+.1f}%); beside it the "
-              f"loader {min(c['loader'] for c in run_cpu):.3f} ms and the other threads (store, events, connection) "
-              f"{min(c['others'] for c in run_cpu):.3f} ms")
+              f"loop's {min(bare_cpu):.3f} ms ({(least['run thread'] / min(bare_cpu) - 1) * 100:+.1f}%); beside it, in "
+              f"that round, the loader {least['loader']:.3f} ms and the other threads (store, events, connection) "
+              f"{least['others']:.3f} ms")
 
 
 def main() -> None:
