@@ -96,7 +96,8 @@ public struct Dataset: Sendable, Equatable {
         return false
     }
 
-    /// Bytes held by inputs and targets (what the server counts against its memory budget).
+    /// Bytes held by inputs and targets (what the server counts against its memory budget). Not counted: the
+    /// single-precision copy of the inputs (half the inputs' bytes) that the first `Float` batch builds.
     public var byteSize: Int {
         let targetBytes: Int
         switch targets {
