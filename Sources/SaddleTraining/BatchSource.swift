@@ -12,10 +12,16 @@ public protocol BatchSource<Scalar>: Sendable {
     var classCount: Int? { get }
     /// The samples at `indices`, in that order. May throw; the error ends the run with its message.
     func batch(indices: [Int]) throws -> Batch<Scalar>
+    /// Overwrites `batch` (a batch this source built before, handed back by the trainer) with the samples at
+    /// `indices`, reusing its storage where it can; the result must equal `batch(indices:)`'s. The default
+    /// builds a new batch. Sources over large inputs implement it so that a pipeline recycles a few batch
+    /// buffers instead of allocating (and faulting in) a fresh one per step.
+    func fill(_ batch: inout Batch<Scalar>, indices: [Int]) throws
 }
 
 extension BatchSource {
     public var classCount: Int? { nil }
+    public func fill(_ batch: inout Batch<Scalar>, indices: [Int]) throws { batch = try self.batch(indices: indices) }
 }
 
 /// A data set held in memory as one row-major input array and class labels or dense targets.
@@ -35,6 +41,26 @@ public struct InMemorySource<Scalar: BLASScalar>: BatchSource {
         self.targets = targets
         self.sampleCount = inputs.count / inputWidth
         self.classCount = classCount
+    }
+
+    public func fill(_ batch: inout Batch<Scalar>, indices: [Int]) throws {
+        let rowCount = indices.count
+        guard batch.inputs.count == rowCount * inputWidth, batch.inputWidth == inputWidth,
+              case .classes(var y) = batch.targets, case .classes(let labels) = targets, y.count == rowCount
+        else { return batch = try self.batch(indices: indices) }
+        batch.targets = .classes([])  // so that `y` is uniquely held
+        inputs.withUnsafeBufferPointer { source in
+            batch.inputs.withUnsafeMutableBufferPointer { out in
+                guard let from = source.baseAddress, let to = out.baseAddress else { return }
+                for (row, i) in indices.enumerated() {
+                    precondition(i >= 0 && i < sampleCount, "batch index \(i) outside 0..<\(sampleCount)")
+                    (to + row * inputWidth).update(from: from + i * inputWidth, count: inputWidth)
+                }
+            }
+        }
+        for (row, i) in indices.enumerated() { y[row] = labels[i] }
+        batch.rows = rowCount
+        batch.targets = .classes(y)
     }
 
     public func batch(indices: [Int]) throws -> Batch<Scalar> {

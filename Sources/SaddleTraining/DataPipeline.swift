@@ -102,6 +102,18 @@ public final class DataPipeline<T: BLASScalar>: Sendable {
         return loaded
     }
 
+    /// Hands a delivered batch back once the caller is done with it, so that a loader refills its storage
+    /// instead of allocating a new batch (at most `prefetch + 1` are kept; the rest are freed). Optional.
+    /// Safe whatever the caller still holds: arrays still referenced elsewhere are copied before being
+    /// overwritten (copy-on-write), so only a batch nobody else holds is reused in place.
+    public func recycle(_ batch: consuming Batch<T>) {
+        let limit = config.prefetch + 1
+        var kept: Batch<T>? = consume batch
+        shared.withLock { s in
+            if s.spare.count < limit, let b = kept.take() { s.spare.append(b) }
+        }
+    }
+
     /// Stops the loaders and wakes a blocked ``next()`` (which throws `.cancelled`). Idempotent.
     public func cancel() {
         shared.withLock(notify: true) { $0.cancelled = true }
@@ -117,6 +129,8 @@ struct PipelineState<T: Sendable> {
     var failure: PipelineError?
     var loaderStopped = false
     var epochOrders: [Int: [Int]] = [:]
+    /// Batches handed back by ``DataPipeline/recycle(_:)``, for loaders to refill.
+    var spare: [Batch<T>] = []
 }
 
 /// The deterministic plan: which indices, delays and corruptions batch k gets.
@@ -165,7 +179,7 @@ private func loaderLoop<S: BatchSource>(shared: Guarded<PipelineState<S.Scalar>>
     let faults = plan.config.faults
     while true {
         // Claim the next batch number, at most `prefetch` ahead of the consumer.
-        let claim: (k: Int, indices: [Int])? = shared.wait(
+        let claim: (k: Int, indices: [Int], spare: Batch<S.Scalar>?)? = shared.wait(
             until: { s in s.cancelled || s.loaderStopped || s.nextClaim - s.consumed < plan.config.prefetch }, notify: true
         ) { s, _ in
             if s.cancelled || s.loaderStopped { return nil }
@@ -187,9 +201,9 @@ private func loaderLoop<S: BatchSource>(shared: Guarded<PipelineState<S.Scalar>>
             }
             let lo = index * plan.config.batchSize
             let hi = min(lo + plan.config.batchSize, plan.sampleCount)
-            return (k, Array(order[lo..<hi]))
+            return (k, Array(order[lo..<hi]), s.spare.popLast())
         }
-        guard let claim else { return }
+        guard var claim else { return }
         let start = monotonicSeconds()
         // Sleep on the condition so that cancel() interrupts a long stall; loop on the monotonic clock
         // so the delay is never cut short by the wall clock the condition's deadline uses.
@@ -202,7 +216,13 @@ private func loaderLoop<S: BatchSource>(shared: Guarded<PipelineState<S.Scalar>>
         }
         let result: Result<LoadedBatch<S.Scalar>, PipelineError>
         do {
-            var batch = try source.batch(indices: claim.indices)
+            var batch: Batch<S.Scalar>
+            if let spare = claim.spare.take() {
+                batch = spare
+                try source.fill(&batch, indices: claim.indices)
+            } else {
+                batch = try source.batch(indices: claim.indices)
+            }
             if faults.corruptLabels > 0 {
                 var rng = SeededRandom(seed: mix(plan.seed, UInt64(claim.k), 0x434F_5252))
                 batch.targets = corrupt(batch.targets, fraction: faults.corruptLabels, classCount: plan.classCount, rng: &rng)

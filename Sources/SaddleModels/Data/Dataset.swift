@@ -22,6 +22,14 @@ public struct Dataset: Sendable, Equatable {
     public let targets: DatasetTargets
     /// Where the data came from: the files read or the generator and its parameters.
     public var provenance: String
+    /// The inputs in single precision, converted on the first single-precision batch (see ``fill(_:indices:)``).
+    private let singlePrecision = SinglePrecisionInputs()
+
+    /// Equal names, provenance, inputs and targets (the single-precision copy is derived, so not compared).
+    public static func == (a: Dataset, b: Dataset) -> Bool {
+        a.name == b.name && a.provenance == b.provenance && a.inputWidth == b.inputWidth && a.inputs == b.inputs
+            && a.targets == b.targets
+    }
 
     /// Checks that `inputs` holds at least one row and `sampleCount × inputWidth` finite values, that targets have one
     /// row per sample and are finite, and that class labels lie in `0..<classCount`.
@@ -88,7 +96,8 @@ public struct Dataset: Sendable, Equatable {
         return false
     }
 
-    /// Bytes held by inputs and targets (what the server counts against its memory budget).
+    /// Bytes held by inputs and targets (what the server counts against its memory budget). Not counted: the
+    /// single-precision copy of the inputs (half the inputs' bytes) that the first `Float` batch builds.
     public var byteSize: Int {
         let targetBytes: Int
         switch targets {
@@ -100,35 +109,58 @@ public struct Dataset: Sendable, Equatable {
 
     /// The samples at `indices` (in that order, repeats allowed) in precision `T`.
     /// Every index must lie in `0..<sampleCount` (a precondition: indices come from the sampler, not users).
+    /// Values are rounded to `T` to nearest, exactly as `T(x)` does.
     // Called from other modules on every training step: specialized so the copy is not generic code.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func batch<T: BLASScalar>(indices: [Int], as type: T.Type = T.self) -> Batch<T> {
-        var x = [T](repeating: 0, count: indices.count * inputWidth)
-        x.withUnsafeMutableBufferPointer { out in
-            inputs.withUnsafeBufferPointer { source in
-                for (row, i) in indices.enumerated() {
-                    precondition(i >= 0 && i < sampleCount, "batch index \(i) outside 0..<\(sampleCount)")
-                    let from = i * inputWidth, to = row * inputWidth
-                    for j in 0..<inputWidth { out[to + j] = T(source[from + j]) }
-                }
-            }
-        }
-        let t: Targets<T>
-        switch targets {
-        case .regression(let values, let width):
-            var y = [T]()
-            y.reserveCapacity(indices.count * width)
-            for i in indices {
-                for j in (i * width)..<((i + 1) * width) { y.append(T(values[j])) }
-            }
-            t = .dense(y, width: width)
-        case .classes(let labels, _):
-            t = .classes(indices.map { labels[$0] })
-        }
-        return Batch(inputs: x, rows: indices.count, inputWidth: inputWidth, targets: t)
+        var batch = Batch<T>(inputs: [], rows: 0, inputWidth: inputWidth, targets: .classes([]))
+        fill(&batch, indices: indices)
+        return batch
     }
 
+    /// Overwrites `batch` with the samples at `indices`, as ``batch(indices:as:)`` builds them, reusing its
+    /// arrays when they have the right sizes: a data pipeline that hands used batches back fills them again
+    /// without allocating (no fresh pages to fault in, no zero-filling). Arrays shared with another owner are
+    /// copied first (copy-on-write), so a batch still in use elsewhere is never overwritten.
+    /// Every index must lie in `0..<sampleCount` (a precondition).
+    ///
+    /// In single precision the rows are copied from a `Float` copy of the inputs that the first such call
+    /// builds and every copy of this data set shares (half the inputs' bytes more, kept as long as the data
+    /// set): the same values as converting each batch, at half the memory traffic per batch.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func fill<T: BLASScalar>(_ batch: inout Batch<T>, indices: [Int]) {
+        for i in indices { precondition(i >= 0 && i < sampleCount, "batch index \(i) outside 0..<\(sampleCount)") }
+        batch.rows = indices.count
+        batch.inputWidth = inputWidth
+        if T.self == Float.self {
+            var out = unsafeBitCast(batch.inputs, to: [Float].self)  // the same type: T is Float
+            batch.inputs = []  // so that `out` is uniquely held
+            singlePrecision.values(of: inputs).withUnsafeBufferPointer { source in
+                gatherSameRows(source, width: inputWidth, indices: indices, into: &out)
+            }
+            batch.inputs = unsafeBitCast(out, to: [T].self)
+        } else {
+            inputs.withUnsafeBufferPointer { source in
+                gatherRows(source, width: inputWidth, indices: indices, into: &batch.inputs)
+            }
+        }
+        switch targets {
+        case .regression(let values, let width):
+            var y: [T] = []
+            if case .dense(let old, let w) = batch.targets, w == width { y = old }
+            batch.targets = .classes([])  // drops the enum's reference, so `y` is uniquely held when nothing else is
+            values.withUnsafeBufferPointer { source in gatherRows(source, width: width, indices: indices, into: &y) }
+            batch.targets = .dense(y, width: width)
+        case .classes(let labels, _):
+            var y: [Int32] = []
+            if case .classes(let old) = batch.targets { y = old }
+            batch.targets = .classes([])
+            labels.withUnsafeBufferPointer { source in gatherSameRows(source, width: 1, indices: indices, into: &y) }
+            batch.targets = .classes(y)
+        }
+    }
     /// The contiguous samples in `range` in precision `T`; the range must lie within `0..<sampleCount`.
     public func batch<T: BLASScalar>(range: Range<Int>, as type: T.Type = T.self) -> Batch<T> {
         batch(indices: Array(range), as: type)

@@ -1,0 +1,77 @@
+import SaddleMath
+
+/// Copies rows `indices` of the row-major `source` (rows of `width` values) into `out`, converted to `T`,
+/// reusing `out`'s storage when it already holds `indices.count × width` values (and is not shared), and
+/// otherwise allocating it without zero-filling. Indices must be in range (the caller checks).
+@inline(__always)
+func gatherRows<T: BLASScalar>(_ source: UnsafeBufferPointer<Double>, width: Int, indices: [Int], into out: inout [T]) {
+    let count = indices.count * width
+    guard count > 0, let from = source.baseAddress else {
+        out = []
+        return
+    }
+    if out.count == count {
+        out.withUnsafeMutableBufferPointer { o in
+            if let to = o.baseAddress { gatherRows(from, width: width, indices: indices, to: to) }
+        }
+    } else {
+        out = []  // frees the old storage before the new is allocated
+        out = [T](unsafeUninitializedCapacity: count) { o, initialized in
+            if let to = o.baseAddress { gatherRows(from, width: width, indices: indices, to: to) }
+            initialized = count
+        }
+    }
+}
+
+/// Copies rows `indices` of `source` into `out` unchanged (a data set's single-precision inputs, class labels),
+/// as ``gatherRows(_:width:indices:into:)`` does for converted values.
+@inline(__always)
+func gatherSameRows<E: BitwiseCopyable>(_ source: UnsafeBufferPointer<E>, width: Int, indices: [Int], into out: inout [E]) {
+    let count = indices.count * width
+    guard count > 0, let from = source.baseAddress else {
+        out = []
+        return
+    }
+    let fill = { (to: UnsafeMutablePointer<E>) in
+        if width == 1 {
+            for (row, i) in indices.enumerated() { (to + row).initialize(to: from[i]) }
+        } else {
+            for (row, i) in indices.enumerated() { (to + row * width).initialize(from: from + i * width, count: width) }
+        }
+    }
+    if out.count == count {
+        out.withUnsafeMutableBufferPointer { o in if let to = o.baseAddress { fill(to) } }
+    } else {
+        out = []
+        out = [E](unsafeUninitializedCapacity: count) { o, initialized in
+            if let to = o.baseAddress { fill(to) }
+            initialized = count
+        }
+    }
+}
+
+/// The row copy itself, with a concrete loop per precision so that it vectorizes: a plain copy for
+/// `Double`, a packed double→single conversion for `Float` (round to nearest, as `Float(x)`).
+@inline(__always)
+private func gatherRows<T: BLASScalar>(
+    _ from: UnsafePointer<Double>, width: Int, indices: [Int], to: UnsafeMutablePointer<T>
+) {
+    if T.self == Double.self {
+        let to = UnsafeMutableRawPointer(to).assumingMemoryBound(to: Double.self)
+        for (row, i) in indices.enumerated() { (to + row * width).update(from: from + i * width, count: width) }
+    } else if T.self == Float.self {
+        let to = UnsafeMutableRawPointer(to).assumingMemoryBound(to: Float.self)
+        for (row, i) in indices.enumerated() { convertRow(from + i * width, to + row * width, count: width) }
+    } else {
+        for (row, i) in indices.enumerated() {
+            let s = from + i * width, d = to + row * width
+            for j in 0..<width { d[j] = T(s[j]) }
+        }
+    }
+}
+
+/// `to[j] = Float(from[j])` for `j < count`; non-generic so the compiler emits packed conversions.
+@inline(never)
+func convertRow(_ from: UnsafePointer<Double>, _ to: UnsafeMutablePointer<Float>, count: Int) {
+    for j in 0..<count { to[j] = Float(from[j]) }
+}
