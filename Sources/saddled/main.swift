@@ -87,21 +87,21 @@ struct Saddled: ParsableCommand {
         } catch {
             // Never start with an empty store in place of one that cannot be read: say why and stop.
             FileHandle.standardError.write(Data("saddled: cannot open the run store: \(error)\n".utf8))
-            Foundation.exit(3)
+            terminate(3)
         }
         if let listen {
             serveSocket(server, path: NSString(string: listen).expandingTildeInPath)
         }
         let connection = server.makeConnection(sink: FileDescriptorSink(fd: 1)) { code in
             server.runs.closeStore()
-            Foundation.exit(code)
+            terminate(code)
         }
         // SIGTERM or SIGINT (an editor closing, Ctrl-C) commits what the store has queued before exiting.
         let stopper = Thread {
             let signal = waitForStopSignal()
             logToStderr("stopping on signal \(signal): closing the run store")
             server.runs.closeStore()
-            Foundation.exit(0)
+            terminate(0)
         }
         stopper.name = "saddle.signals"
         stopper.start()
@@ -126,15 +126,22 @@ struct Saddled: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("saddled: cannot listen: \(error)\n".utf8))
             server.runs.closeStore()
-            Foundation.exit(4)
+            terminate(4)
         }
         logToStderr("listening on \(path)")
         let signal = waitForStopSignal()
         logToStderr("stopping on signal \(signal): closing the run store")
         listener.stop()
         server.runs.closeStore()
-        Foundation.exit(0)
+        terminate(0)
     }
+}
+
+/// Ends the process once the store is closed, without running atexit handlers: OpenBLAS's library
+/// destructor frees its buffers while a thread may still be inside a BLAS call (a diagnosis finishing after a
+/// run ended), which crashed `exit` with SIGSEGV. Frames are written with write(2), so nothing is buffered.
+private func terminate(_ code: Int32) -> Never {
+    _exit(code)
 }
 
 /// The pipe SIGTERM and SIGINT are reported through: (read end, write end).

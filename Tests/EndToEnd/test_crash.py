@@ -110,3 +110,22 @@ def test_sigterm_over_stdio_commits_the_queued_steps_and_exits_cleanly(spawn, tm
     with sqlite3.connect(store) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert set(range(last + 1)) <= stored_steps(db, run)
+
+
+def test_exit_while_the_final_diagnosis_computes_is_clean(spawn, tmp_path: Path):
+    """`exit` arriving while a finished run's final diagnosis is still in BLAS: exit code 0 (library destructors
+    run at exit used to free OpenBLAS's buffers under the computing thread: SIGSEGV)."""
+    client = spawn("--store", str(tmp_path / "runs.sqlite"))
+    client.initialize()
+    spec = {"input": 784, "layers": [{"kind": "dense", "units": 256, "activation": "relu"},
+                                     {"kind": "dense", "units": 256, "activation": "relu"}, {"kind": "dense", "units": 10}],
+            "loss": "softmaxCrossEntropy", "seed": 1}
+    data = client.result("dataset/generate", {"kind": "gaussianMixture", "classes": 10, "dimensions": 784,
+                                              "samples": 1024, "seed": 1})["id"]
+    model = client.result("model/create", {"spec": spec})["id"]
+    run = client.result("run/start", {"model": model, "dataset": data, "optimizer": {"kind": "sgd", "lr": 0.01},
+                                      "pipeline": {"batchSize": 128}, "steps": 20})["run"]
+    client.next_notification("run/finished", timeout=60)
+    time.sleep(0.3)  # the final diagnosis is now computing curvature
+    assert client.result("run/status", {"run": run})["state"] == "finished"
+    assert client.close(timeout=30) == 0

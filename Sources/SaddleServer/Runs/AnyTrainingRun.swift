@@ -88,7 +88,7 @@ enum AnyTrainingRun: Sendable {
         return TrainingRun(
             id: entry.runId, name: entry.name, parameters: model.parameters(as: T.self), gradient: gradient,
             pipeline: pipeline, optimizer: entry.optimizer, length: .steps(entry.totalSteps), seed: entry.seed,
-            store: store, sink: sink, config: entry.json)
+            store: store, sink: sink, config: entry.json, zeroGradients: false)
     }
 }
 

@@ -26,4 +26,5 @@ struct DatasetBatchSource<Scalar: BLASScalar>: BatchSource {
         return nil
     }
     func batch(indices: [Int]) throws -> Batch<Scalar> { dataset.batch(indices: indices) }
+    func fill(_ batch: inout Batch<Scalar>, indices: [Int]) { dataset.fill(&batch, indices: indices) }
 }
