@@ -91,6 +91,19 @@ final class OptimizerTests: XCTestCase {
         assertClose(g2, Quadratic.gradient(Quadratic.p0), tolerance: 0)
     }
 
+    /// The norm is √(g·g) unless g·g overflows: in Float, (3e19, 4e19) squares past Float's range, yet its norm
+    /// 5e19 is finite and must be reported (and clip) as such, not as Infinity.
+    func testGradientNormSurvivesSquaresPastTheFloatRange() {
+        var opt = Optimizer<Float>(config: config(.sgd, lr: 0.1) { $0.clipNorm = 1.0 }, parameterCount: 2)
+        var p: [Float] = [0, 0]
+        var g: [Float] = [3e19, 4e19]
+        let info = opt.step(params: &p, grad: &g)
+        XCTAssertEqual(info.gradNorm, 5e19, accuracy: 5e19 * 1e-6)
+        XCTAssertTrue(info.clipped)
+        XCTAssertEqual(Double(p[0]), -0.06, accuracy: 1e-6)
+        XCTAssertEqual(Double(p[1]), -0.08, accuracy: 1e-6)
+    }
+
     func testNoiseIsDeterministicForSeedAndHasTheRequestedScale() {
         var c = config(.sgd, lr: 1)
         c.noise = NoiseConfig(std: 0.5)
