@@ -89,25 +89,59 @@ def needs(*methods: str):
                               "(capabilities.methods); runs once that branch is merged")
 
 
-@pytest.fixture
-def listening_socket(saddled, tmp_path):
-    """A `saddled --listen` daemon with its store under tmp_path; yields the socket path, stops it after."""
+def start_listening(saddled: str, store: str, stderr=subprocess.DEVNULL):
+    """Starts `saddled --listen` with its store at `store`; returns (socket path, process) once the socket
+    exists. The socket lives in a short temporary directory: sun_path holds 107 bytes and pytest's
+    tmp_path can be longer."""
     import tempfile
     import time
 
-    directory = tempfile.mkdtemp(prefix="saddle-")  # sun_path holds 107 bytes; pytest's tmp_path can be longer
-    path = os.path.join(directory, "s.sock")
-    proc = subprocess.Popen([saddled, "--listen", path, "--store", str(tmp_path / "runs.sqlite")],
-                            stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = os.path.join(tempfile.mkdtemp(prefix="saddle-"), "s.sock")
+    proc = subprocess.Popen([saddled, "--listen", path, "--store", store], stdin=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + 30
     while not os.path.exists(path):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"saddled --listen did not create {path}")
+            detail = proc.stderr.read().decode() if stderr == subprocess.PIPE and proc.stderr else ""
+            pytest.fail(f"saddled --listen did not create {path}: {detail}")
         time.sleep(0.01)
-    yield path
+    return path, proc
+
+
+def stop(proc) -> None:
+    """SIGTERM, then SIGKILL after 15 s."""
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def listening_socket(saddled, tmp_path):
+    """A `saddled --listen` daemon with its store under tmp_path; yields the socket path, stops it after."""
+    path, proc = start_listening(saddled, str(tmp_path / "runs.sqlite"))
+    yield path
+    stop(proc)
+
+
+def flat_loss(model, loss_fn, x, y):
+    """(loss of a flat parameter vector, the model's flat parameters): the model's loss as a function of one
+    vector in `parameters()` order, the layout Saddle's flat vector has, for dense PyTorch references."""
+    import math
+
+    import torch
+
+    names = [n for n, _ in model.named_parameters()]
+    shapes = [p.shape for _, p in model.named_parameters()]
+
+    def loss_of(flat):
+        params, offset = {}, 0
+        for n, s in zip(names, shapes):
+            count = math.prod(s)
+            params[n] = flat[offset:offset + count].reshape(s)
+            offset += count
+        return loss_fn(torch.func.functional_call(model, params, (x,)), y)
+
+    return loss_of, torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+

@@ -18,13 +18,12 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import needs
+from conftest import needs, start_listening
 from saddle_bridge import Client, real
 
 torch = pytest.importorskip("torch", reason="torch.distributed needs torch (torch CPU is installed in CI)")
@@ -44,16 +43,7 @@ def cluster(saddled, tmp_path_factory):
     Yields (socket path, {case: [per-rank result]}, out_dir); stops the daemon after the module.
     """
     tmp = tmp_path_factory.mktemp("dist")
-    directory = tempfile.mkdtemp(prefix="saddle-")  # sun_path holds 107 bytes: keep the socket path short
-    path = os.path.join(directory, "s.sock")
-    daemon = subprocess.Popen([saddled, "--listen", path, "--store", str(tmp / "runs.sqlite")],
-                              stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not os.path.exists(path):
-        if daemon.poll() is not None or time.monotonic() > deadline:
-            daemon.kill()
-            pytest.fail(f"saddled --listen did not create {path}")
-        time.sleep(0.01)
+    path, daemon = start_listening(saddled, str(tmp / "runs.sqlite"), stderr=subprocess.PIPE)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     store = tmp / "store"
     logs = [open(tmp / f"rank{r}.log", "w+") for r in range(WORLD)]

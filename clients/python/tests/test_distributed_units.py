@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from conftest import needs
+from conftest import flat_loss, needs
 from saddle_bridge import (Client, DistributedCurvature, DistributedReporter, DistributedReporterError, ReporterError,
                            SeededRandom,
                            allreduce_gradients, batch_digest, grad_norm, real, ritz_values)
@@ -59,18 +59,7 @@ def small_problem(samples=40):
 
 
 def dense_hessian(model, x, y):
-    names = [n for n, _ in model.named_parameters()]
-    shapes = [p.shape for p in model.parameters()]
-    flat0 = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-
-    def loss_of(flat):
-        params, offset = {}, 0
-        for n, s in zip(names, shapes):
-            count = math.prod(s)
-            params[n] = flat[offset:offset + count].reshape(s)
-            offset += count
-        return nn.functional.cross_entropy(torch.func.functional_call(model, params, (x,)), y)
-
+    loss_of, flat0 = flat_loss(model, nn.functional.cross_entropy, x, y)
     h = torch.autograd.functional.hessian(loss_of, flat0)
     return (h + h.T) / 2
 

@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch", reason="the exporter tests need torch (torc
 np = pytest.importorskip("numpy")
 nn = torch.nn
 
-from conftest import needs  # noqa: E402
+from conftest import flat_loss, needs  # noqa: E402
 from saddle_bridge import ExportError, export_sequential, read_safetensors, sequential_spec  # noqa: E402
 
 REL = 1e-5
@@ -107,17 +107,7 @@ def test_safetensors_layout(tmp_path):
 
 def _reference(model: nn.Sequential, loss_fn, x, y):
     """Loss, gradient norm and the Hessian's extreme eigenvalues by PyTorch in float64."""
-    names = [n for n, _ in model.named_parameters()]
-    shapes = [p.shape for _, p in model.named_parameters()]
-    flat0 = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-
-    def loss_of(flat):
-        params, offset = {}, 0
-        for n, s in zip(names, shapes):
-            count = math.prod(s)
-            params[n] = flat[offset:offset + count].reshape(s)
-            offset += count
-        return loss_fn(torch.func.functional_call(model, params, (x,)), y)
+    loss_of, flat0 = flat_loss(model, loss_fn, x, y)
 
     flat = flat0.clone().requires_grad_(True)
     loss = loss_of(flat)

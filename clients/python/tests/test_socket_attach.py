@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
-import time
 
 import pytest
 
-from conftest import needs
+from conftest import needs, start_listening
 from saddle_bridge import Client, Reporter, real
 
 pytestmark = needs("run/ingest", "run/history", "run/list")
@@ -19,21 +17,11 @@ pytestmark = needs("run/ingest", "run/history", "run/list")
 @pytest.fixture
 def listening(saddled, tmp_path):
     """A `saddled --listen` daemon with its store under tmp_path; yields the socket path, stops it after."""
-    # sun_path holds 107 bytes: pytest's tmp_path can be longer, so the socket lives in a short temp dir.
-    directory = tempfile.mkdtemp(prefix="saddle-")
-    path = os.path.join(directory, "saddled.sock")
-    proc = subprocess.Popen([saddled, "--listen", path, "--store", str(tmp_path / "runs.sqlite")],
-                            stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not os.path.exists(path):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"saddled --listen did not create {path}: {proc.stderr.read().decode() if proc.stderr else ''}")
-        time.sleep(0.01)
+    path, proc = start_listening(saddled, str(tmp_path / "runs.sqlite"), stderr=subprocess.PIPE)
     yield path, proc
     proc.terminate()
     assert proc.wait(timeout=15) == 0  # SIGTERM: stops accepting, closes the store, exits 0
-    os.rmdir(directory)
+    os.rmdir(os.path.dirname(path))
 
 
 def losses(offset: float, steps: int) -> list:
