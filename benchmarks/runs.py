@@ -222,7 +222,7 @@ def bench_overhead(binary: str, steps: int, rounds: int = 3) -> None:
     spec = {"input": 784, "layers": [{"kind": "dense", "units": 256, "activation": "relu"},
                                      {"kind": "dense", "units": 256, "activation": "relu"}, {"kind": "dense", "units": 10}],
             "loss": "softmaxCrossEntropy", "seed": 1}
-    best_bare, best_run, best_average = 0.0, 0.0, 0.0
+    best_bare, best_fresh, best_run, best_average = 0.0, 0.0, 0.0, 0.0
     run_cpu: list[dict[str, float]] = []
     bare_cpu: list[float] = []
     steady_run, steady_bare = 0.0, 0.0
@@ -231,6 +231,7 @@ def bench_overhead(binary: str, steps: int, rounds: int = 3) -> None:
             bare = json.loads(subprocess.run([bench, "step"], check=True, capture_output=True, text=True,
                                              env=env).stdout)
             best_bare = max(best_bare, bare["stepsPerSecond"])
+            best_fresh = max(best_fresh, bare.get("freshBatchStepsPerSecond", 0.0))
             client = Raw(binary, "--store", str(Path(folder) / "runs.sqlite"))
             data = client.call("dataset/generate", {"kind": "gaussianMixture", "classes": 10, "dimensions": 784,
                                                     "samples": 4096, "seed": 1})["id"]
@@ -270,11 +271,17 @@ def bench_overhead(binary: str, steps: int, rounds: int = 3) -> None:
                             f"other threads {run_cpu[-1]['others']:.3f}, bare loop {bare_cpu[-1]:.3f}")
             print(f"  round: bare {bare['stepsPerSecond']:,.1f}, run {best_window_rate(samples):,.1f} steps/s{cpu_note}",
                   file=sys.stderr)
-    overhead = 1 - best_run / best_bare
-    print(f"training inside a run: {best_run:,.1f} steps/s (best of five 100-step windows; whole run incl. start-up "
-          f"{best_average:,.1f}) against the bare loop's {best_bare:,.1f} (best of 15 rounds of 20 steps), "
-          f"OPENBLAS_NUM_THREADS={env['OPENBLAS_NUM_THREADS']} for both "
-          f"(events, store and data pipeline cost {overhead * 100:.1f}%; target < 5%: {'met' if overhead < 0.05 else 'NOT met'})")
+    # The target's comparison: the bare loop over fresh batches (a new, uncached batch every step, and the
+    # gradient norm a run reports) does everything a run does but its events, its store and its pipeline thread.
+    if best_fresh > 0:
+        overhead = 1 - best_run / best_fresh
+        print(f"training inside a run: {best_run:,.1f} steps/s (best of five 100-step windows; whole run incl. start-up "
+              f"{best_average:,.1f}) against the bare loop over fresh batches {best_fresh:,.1f} (best of 15 rounds of 20 "
+              f"steps, rotating 32 batches, gradient norm measured), OPENBLAS_NUM_THREADS={env['OPENBLAS_NUM_THREADS']} "
+              f"for both (events, store and pipeline thread cost {overhead * 100:.1f}%; target < 5%: "
+              f"{'met' if overhead < 0.05 else 'NOT met'})")
+    print(f"against the bare loop on one cached batch: {best_bare:,.1f} steps/s ({(1 - best_run / best_bare) * 100:.1f}% "
+          f"faster than the run: reading a new batch each step is part of this difference)")
     if steady_run > 0 and steady_bare > 0:
         print(f"steady rates (best of {rounds}): run {steady_run:,.1f} steps/s over the middle 60% of the run against the "
               f"bare loop's {steady_bare:,.1f} over 3 s ({(1 - steady_run / steady_bare) * 100:.1f}% slower)")

@@ -64,6 +64,11 @@ func step() throws {
     let v = (0..<model.parameterCount).map { _ in Float(rng.gaussian()) }
     let fixed = model.parameters(as: Float.self)
     let point = try evaluator.linearize(parameters: fixed, batch: batch)
+    // A run reads a new batch every step (12.8 MB over 32 batches: not in cache) and measures the gradient's
+    // norm for its events: the bare loop a run's events and store are compared with does the same.
+    let fresh = freshBatches(count: 32, like: batch)
+    var next = 0
+    var norm: Float = 0
     let t = try measure(rounds: 15, [
         (20, {
             _ = try evaluator.lossAndGradient(parameters: parameters, batch: batch, gradient: &gradient)
@@ -78,10 +83,23 @@ func step() throws {
         (12, { try evaluator.hessianVectorProduct(at: point, vector: v, into: &product) }),
         (12, { try evaluator.gaussNewtonVectorProduct(parameters: fixed, batch: batch, vector: v, into: &product) }),
         (12, { try evaluator.gaussNewtonVectorProduct(at: point, vector: v, into: &product) }),
+        (20, {
+            _ = try evaluator.lossAndGradient(parameters: parameters, batch: fresh[next % fresh.count], gradient: &gradient)
+            next += 1
+            parameters.withUnsafeMutableBufferPointer { p in
+                gradient.withUnsafeBufferPointer { g in
+                    if let pb = p.baseAddress, let gb = g.baseAddress {
+                        norm = Float.dot(count: g.count, x: gb, y: gb).squareRoot()
+                        Float.axpy(count: p.count, alpha: -1e-3, x: gb, y: pb)
+                    }
+                }
+            }
+        }),
     ])
-    let (train, grad, hvpFirst, hvp, gnFirst, gn) = (t[0], t[1], t[2], t[3], t[4], t[5])
+    let (train, grad, hvpFirst, hvp, gnFirst, gn, trainFresh) = (t[0], t[1], t[2], t[3], t[4], t[5], t[6])
+    _ = norm  // computed as a run computes it for its events
     print("""
-        {"stepsPerSecond": \(1 / train), "gradientMs": \(grad * 1e3), \
+        {"stepsPerSecond": \(1 / train), "freshBatchStepsPerSecond": \(1 / trainFresh), "gradientMs": \(grad * 1e3), \
         "hvpMs": \(hvp * 1e3), "hvpOverGradient": \(hvp / grad), \
         "hvpFirstMs": \(hvpFirst * 1e3), "hvpFirstOverGradient": \(hvpFirst / grad), \
         "gaussNewtonMs": \(gn * 1e3), "gaussNewtonFirstMs": \(gnFirst * 1e3), \
@@ -118,6 +136,15 @@ func objective() throws {
         "hvpFirstMs": \(t[1] * 1e3), "hvpMs": \(t[2] * 1e3), "hvpOverGradient": \(t[2] / t[0]), \
         "hvpFirstOverGradient": \(t[1] / t[0]), "linearizationBytes": \(o.linearizationBytes), "sink": \(sink.isFinite)}
         """)
+}
+
+/// `count` batches shaped like `batch` with other inputs (seeded), to rotate through.
+func freshBatches(count: Int, like batch: Batch<Float>) -> [Batch<Float>] {
+    var rng = SeededRandom(seed: 4)
+    return (0..<count).map { _ in
+        Batch<Float>(inputs: (0..<batch.inputs.count).map { _ in Float(rng.gaussian()) }, rows: batch.rows,
+                     inputWidth: batch.inputWidth, targets: batch.targets)
+    }
 }
 
 /// Runs one path alone for `seconds`, for a profiler.
