@@ -197,7 +197,11 @@ def bare_steady(bench: str, env: dict, seconds: float = 3.0) -> tuple[float, flo
 
 def bench_overhead(binary: str, steps: int, rounds: int = 3) -> None:
     """One run alone (on-disk store, run/step events at the default rate) against the bare training loop of
-    saddle-bench (the same MLP, batch 128, one evaluator, SGD), alternating, best of `rounds` each.
+    saddle-bench (the same MLP, batch 128, one evaluator, SGD), alternating, best of `rounds` each. The target's
+    comparison is the bare loop over fresh batches (`freshBatchStepsPerSecond`: 32 distinct batches in turn, so
+    each step reads an uncached batch as a run does, and the gradient norm a run reports): what separates it
+    from the run is the run's events, store and pipeline thread. The bare loop on one cached batch is printed
+    too.
 
     Like against like: both with the same OpenBLAS thread count (saddle-bench inherits saddled's
     OPENBLAS_NUM_THREADS=1 unless the environment sets it). saddle-bench reports the best of 15 rounds of
