@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Mutable state behind an `NSCondition`: every access holds the lock, and waiters sleep on the
 /// condition until another thread changes the state and broadcasts. The one place this module
@@ -56,11 +59,26 @@ final class Guarded<State>: @unchecked Sendable {
 /// shows in `top -H`, debuggers and crash reports.
 func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     let thread = Thread {
-        // Best effort: Foundation names the OS thread only when the name is set from the thread itself.
+        // Best effort: Foundation names the OS thread only when the name is set from the thread itself, and
+        // Linux refuses names past 15 bytes, so the OS name is the first 15 ("saddle.run.r0a9" in perf and /proc).
         Thread.current.name = name
+        setOSThreadName(name)
         body()
     }
     thread.name = name
     thread.stackSize = 8 << 20
     thread.start()
 }
+
+/// Names the calling thread for the OS (perf, /proc, debuggers): the first 15 bytes of `name`, all Linux keeps.
+/// Through /proc/thread-self/comm: `pthread_setname_np` is a GNU extension Swift's Glibc module does not export.
+private func setOSThreadName(_ name: String) {
+    #if canImport(Glibc)
+    let fd = open("/proc/thread-self/comm", O_WRONLY)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    #endif
+}
+
