@@ -282,6 +282,34 @@ public final class RunStore: Sendable {
         return try query(sql + " ORDER BY rank, step", args, Self.stepEvent)
     }
 
+    /// The ranks that reported steps of a run, ascending: a loose index scan (one seek per rank), so the cost
+    /// does not grow with the number of steps.
+    public func ranks(runId: String) throws(StoreError) -> [Int] {
+        try query(
+            """
+            WITH RECURSIVE r(rank) AS (
+              SELECT min(rank) FROM steps WHERE run_id = ?1
+              UNION ALL SELECT (SELECT min(rank) FROM steps WHERE run_id = ?1 AND rank > r.rank) FROM r WHERE r.rank IS NOT NULL)
+            SELECT rank FROM r WHERE rank IS NOT NULL
+            """, [.text(runId)]) { $0.value(0).int ?? 0 }
+    }
+
+    /// Each listed rank's first `head` and last `tail` committed steps of a run, by rank then step (two range
+    /// reads per rank: the windows a distributed run's diagnosis holds, without reading the whole run).
+    public func edgeSteps(runId: String, ranks: [Int], head: Int, tail: Int) throws(StoreError) -> [StepEvent] {
+        var out: [StepEvent] = []
+        for rank in ranks {
+            let args: [SQLValue] = [.text(runId), .integer(Int64(rank))]
+            let first = try query("SELECT \(stepColumns) FROM steps WHERE run_id = ? AND rank = ? ORDER BY step LIMIT \(max(head, 0))",
+                                  args, Self.stepEvent)
+            let last = try query("SELECT \(stepColumns) FROM steps WHERE run_id = ? AND rank = ? ORDER BY step DESC LIMIT \(max(tail, 0))",
+                                 args, Self.stepEvent).reversed()
+            let firstEnd = first.last?.step ?? Int.min
+            out += first + last.filter { $0.step > firstEnd }
+        }
+        return out
+    }
+
     /// Number of committed steps of a run (all ranks unless `rank` is given).
     public func stepCount(runId: String, rank: Int? = nil) throws(StoreError) -> Int {
         let sql = rank == nil

@@ -25,6 +25,23 @@ final class RunStoreTests: XCTestCase {
                   labelHistogram: [1, 2, 3])
     }
 
+    /// The ranks of a run by a loose index scan, and each rank's first and last steps by range reads.
+    func testRanksAndEdgeStepsOfADistributedRun() throws {
+        let store = try RunStore(path: ":memory:")
+        try store.createRun(id: "r1", name: "ddp", kind: .ingested, config: [:])
+        try store.createRun(id: "r2", name: "other", kind: .ingested, config: [:])
+        try store.append([0, 3, 7].flatMap { rank in (0..<50).map { event($0, loss: 1, rank: rank) } })
+        try store.append([event(0, loss: 1, run: "r2", rank: 5)])
+        XCTAssertEqual(try store.ranks(runId: "r1"), [0, 3, 7])
+        XCTAssertEqual(try store.ranks(runId: "r2"), [5])
+        XCTAssertEqual(try store.ranks(runId: "none"), [])
+        let edges = try store.edgeSteps(runId: "r1", ranks: [0, 7], head: 4, tail: 6)
+        XCTAssertEqual(edges.map(\.rank), [Int](repeating: 0, count: 10) + [Int](repeating: 7, count: 10))
+        XCTAssertEqual(edges.prefix(10).map(\.step), [0, 1, 2, 3, 44, 45, 46, 47, 48, 49])
+        // Overlapping head and tail give each step once.
+        XCTAssertEqual(try store.edgeSteps(runId: "r1", ranks: [3], head: 40, tail: 40).map(\.step), Array(0..<50))
+    }
+
     func testRoundTripIncludingNonFiniteValues() throws {
         let store = try RunStore(path: ":memory:")
         try store.createRun(id: "r1", name: "first", kind: .ingested, config: ["optimizer": ["kind": "adam"]])

@@ -36,6 +36,10 @@ extension Server {
                             thresholds: Thresholds, control: CurvatureControl) throws(RPCError) -> [String: JSON] {
         var loaded: [StepEvent]?
         let window = try runs.windows.window(runId) { () throws(RPCError) -> [StepEvent] in
+            // A distributed run's windows need each rank's first and last steps only; a one-rank run is
+            // diagnosed from its whole history.
+            let (ranks, edges) = try runEdgeSteps(runId, head: RankWindow.headCount, tail: RankWindow.tailCount)
+            if ranks.count >= 2 { return edges }
             let events = try runHistoryEvidence(runId)
             loaded = events
             return events

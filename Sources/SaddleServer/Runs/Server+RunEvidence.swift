@@ -25,6 +25,22 @@ extension Server {
         }
     }
 
+    /// The ranks of run `runId` and, when there are two or more, each rank's first `head` and last `tail`
+    /// committed steps (own runs' queued steps are committed first).
+    /// - Throws: -31001 for an unknown run, -31006 when the store fails.
+    func runEdgeSteps(_ runId: String, head: Int, tail: Int) throws(RPCError) -> (ranks: [Int], steps: [StepEvent]) {
+        let store = try runs.openStore()
+        _ = try storedRun(runId, store: store)
+        do {
+            try store.flush()
+            let ranks = try store.ranks(runId: runId)
+            guard ranks.count >= 2 else { return (ranks, []) }
+            return (ranks, try store.edgeSteps(runId: runId, ranks: ranks, head: head, tail: tail))
+        } catch {
+            throw .storeError(error.description)
+        }
+    }
+
     /// The settings (model, data set, optimizer, batch size…) of a run this process trains or trained;
     /// nil for ingested runs and runs of earlier processes.
     public func runEntry(_ runId: String) -> RunEntry? { runs.entry(runId) }
