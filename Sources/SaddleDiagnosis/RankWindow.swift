@@ -81,13 +81,15 @@ public struct RankWindow: Sendable {
     /// Every step held (head, then the latest), oldest first.
     public var records: [StepRecord] { head + latest }
 
+    /// How many of the last `count` steps held come from the latest ones (the rest, if any, from the head).
+    private func latestCount(_ count: Int) -> Int { min(max(count, 0), tail.count, Self.tailCount) }
+
     /// Calls `body` with each of the last `count` steps held (oldest first), its fingerprint key and
     /// whether its batch repeated an earlier epoch when it arrived. Steps are lent by pointer, valid only
     /// during the call: a diagnosis of hundreds of ranks reads tens of thousands of them, and copying a
     /// step retains its strings and arrays.
     func forEachLast(_ count: Int, _ body: (UnsafePointer<StepRecord>, UInt64?, Bool) -> Void) {
-        let latestStart = max(tail.count - Self.tailCount, 0)
-        let fromTail = min(max(count, 0), tail.count - latestStart)
+        let fromTail = latestCount(count)
         let fromHead = min(max(count, 0) - fromTail, head.count)
         head.withUnsafeBufferPointer { records in
             guard let base = records.baseAddress else { return }
@@ -102,8 +104,7 @@ public struct RankWindow: Sendable {
     /// Calls `body` with the first `first` steps held from the head (those before the latest) and then
     /// the last `count` latest steps, oldest first, lent by pointer as in ``forEachLast(_:_:)``.
     func forEachHeadAndLast(first: Int, last count: Int, _ body: (UnsafePointer<StepRecord>) -> Void) {
-        let latestStart = max(tail.count - Self.tailCount, 0)
-        let fromTail = min(max(count, 0), tail.count - latestStart)
+        let fromTail = latestCount(count)
         let firstLatest = fromTail > 0 ? tail[tail.count - fromTail].step : Int.max
         head.withUnsafeBufferPointer { records in
             guard let base = records.baseAddress else { return }

@@ -10,17 +10,7 @@ func gatherRows<T: BLASScalar>(_ source: UnsafeBufferPointer<Double>, width: Int
         out = []
         return
     }
-    if out.count == count {
-        out.withUnsafeMutableBufferPointer { o in
-            if let to = o.baseAddress { gatherRows(from, width: width, indices: indices, to: to) }
-        }
-    } else {
-        out = []  // frees the old storage before the new is allocated
-        out = [T](unsafeUninitializedCapacity: count) { o, initialized in
-            if let to = o.baseAddress { gatherRows(from, width: width, indices: indices, to: to) }
-            initialized = count
-        }
-    }
+    fillReusing(&out, count: count) { gatherRows(from, width: width, indices: indices, to: $0) }
 }
 
 /// Copies rows `indices` of `source` into `out` unchanged (a data set's single-precision inputs, class labels),
@@ -39,6 +29,13 @@ func gatherSameRows<E: BitwiseCopyable>(_ source: UnsafeBufferPointer<E>, width:
             for (row, i) in indices.enumerated() { (to + row * width).initialize(from: from + i * width, count: width) }
         }
     }
+    fillReusing(&out, count: count, fill)
+}
+
+/// Writes `count` values into `out` with `fill`: in place when `out` already holds `count` values (and is not
+/// shared), otherwise into new storage that is not zero-filled first (the old storage is freed before).
+@inline(__always)
+private func fillReusing<E>(_ out: inout [E], count: Int, _ fill: (UnsafeMutablePointer<E>) -> Void) {
     if out.count == count {
         out.withUnsafeMutableBufferPointer { o in if let to = o.baseAddress { fill(to) } }
     } else {

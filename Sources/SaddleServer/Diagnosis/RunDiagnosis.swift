@@ -16,11 +16,7 @@ extension StepRecord {
 }
 
 extension Server {
-    /// The history of a run as diagnosis evidence: one rank's steps (the lowest rank reported), in order.
-    func runHistory(_ runId: String) throws(RPCError) -> [StepRecord] {
-        Self.lowestRankHistory(try runHistoryEvidence(runId))
-    }
-
+    /// One rank's steps (the lowest rank reported), in order: the history of a one-rank run.
     static func lowestRankHistory(_ events: [StepEvent]) -> [StepRecord] {
         guard let rank = events.map(\.rank).min() else { return [] }
         return events.filter { $0.rank == rank }.sorted { $0.step < $1.step }.map(StepRecord.init)
@@ -38,9 +34,7 @@ extension Server {
         let window = try runs.windows.window(runId) { () throws(RPCError) -> [StepEvent] in
             // A distributed run's windows need each rank's first and last steps only; a one-rank run is
             // diagnosed from its whole history.
-            let (ranks, edges) = try runEdgeSteps(runId, head: RankWindow.headCount, tail: RankWindow.tailCount)
-            if ranks.count >= 2 { return edges }
-            let events = try runHistoryEvidence(runId)
+            let events = try runDiagnosisSteps(runId, head: RankWindow.headCount, tail: RankWindow.tailCount)
             loaded = events
             return events
         }

@@ -15,27 +15,27 @@ extension Server {
     /// runs' queued steps are committed first, so the latest steps are included.
     /// - Throws: -31001 for an unknown run, -31006 when the store fails.
     public func runHistoryEvidence(_ runId: String) throws(RPCError) -> [StepEvent] {
-        let store = try runs.openStore()
-        _ = try storedRun(runId, store: store)
-        do {
-            try store.flush()
-            return try store.steps(runId: runId)
-        } catch {
-            throw .storeError(error.description)
+        try readCommitted(runId) { store throws(StoreError) in try store.steps(runId: runId) }
+    }
+
+    /// The steps a run's diagnosis reads from the store: every step of a one-rank run; of a distributed run
+    /// (two or more ranks), each rank's first `head` and last `tail` steps.
+    /// - Throws: -31001 for an unknown run, -31006 when the store fails.
+    func runDiagnosisSteps(_ runId: String, head: Int, tail: Int) throws(RPCError) -> [StepEvent] {
+        try readCommitted(runId) { store throws(StoreError) in
+            let ranks = try store.ranks(runId: runId)
+            return ranks.count >= 2 ? try store.edgeSteps(runId: runId, ranks: ranks, head: head, tail: tail)
+                : try store.steps(runId: runId)
         }
     }
 
-    /// The ranks of run `runId` and, when there are two or more, each rank's first `head` and last `tail`
-    /// committed steps (own runs' queued steps are committed first).
-    /// - Throws: -31001 for an unknown run, -31006 when the store fails.
-    func runEdgeSteps(_ runId: String, head: Int, tail: Int) throws(RPCError) -> (ranks: [Int], steps: [StepEvent]) {
+    /// `read` on the store once run `runId` is known to it and the queued steps are committed.
+    private func readCommitted<R>(_ runId: String, _ read: (RunStore) throws(StoreError) -> R) throws(RPCError) -> R {
         let store = try runs.openStore()
         _ = try storedRun(runId, store: store)
         do {
             try store.flush()
-            let ranks = try store.ranks(runId: runId)
-            guard ranks.count >= 2 else { return (ranks, []) }
-            return (ranks, try store.edgeSteps(runId: runId, ranks: ranks, head: head, tail: tail))
+            return try read(store)
         } catch {
             throw .storeError(error.description)
         }

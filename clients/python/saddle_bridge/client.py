@@ -224,14 +224,7 @@ class Client:
         initialization_options: Any = None,
     ) -> "Client":
         """Spawns saddled (see :func:`find_daemon`) and, unless ``initialize=False``, initializes it."""
-        client = cls(ProcessTransport(path, args, stderr=stderr))
-        if initialize:
-            try:
-                client.initialize(client_name=client_name, initialization_options=initialization_options)
-            except BaseException:
-                client.transport.close()
-                raise
-        return client
+        return cls._started(ProcessTransport(path, args, stderr=stderr), initialize, client_name, initialization_options)
 
     @classmethod
     def connect_unix(
@@ -249,7 +242,12 @@ class Client:
         :meth:`close` (shutdown + exit) ends this connection only. Raises ``ConnectionError`` when
         nothing listens on ``path``.
         """
-        client = cls(SocketTransport(path, connect_timeout))
+        return cls._started(SocketTransport(path, connect_timeout), initialize, client_name, initialization_options)
+
+    @classmethod
+    def _started(cls, transport: Any, initialize: bool, client_name: str, initialization_options: Any) -> "Client":
+        """A client over `transport`, initialized unless `initialize` is false (the transport is closed if that fails)."""
+        client = cls(transport)
         if initialize:
             try:
                 client.initialize(client_name=client_name, initialization_options=initialization_options)

@@ -295,38 +295,44 @@ class DistributedReporter:
         self._data_wait = wait
         self._indices = indices
 
+    @staticmethod
     @contextlib.contextmanager
-    def compute(self, synchronize: bool = True) -> Iterator[None]:
-        """Times the step's compute; an all-reduce timed inside it is counted as all-reduce, not compute."""
+    def _timed(synchronize: bool, seconds: List[float]) -> Iterator[None]:
+        """Appends the block's wall time to `seconds`, the device synchronized at both edges when asked."""
         if synchronize:
             coll.synchronize_device()
-        self._in_compute = True
-        self._allreduce_inside_compute = 0.0
         start = time.perf_counter()
         try:
             yield
         finally:
             if synchronize:
                 coll.synchronize_device()
-            elapsed = time.perf_counter() - start
+            seconds.append(time.perf_counter() - start)
+
+    @contextlib.contextmanager
+    def compute(self, synchronize: bool = True) -> Iterator[None]:
+        """Times the step's compute; an all-reduce timed inside it is counted as all-reduce, not compute."""
+        self._in_compute = True
+        self._allreduce_inside_compute = 0.0
+        elapsed: List[float] = []
+        try:
+            with self._timed(synchronize, elapsed):
+                yield
+        finally:
             self._in_compute = False
-            self._compute += max(0.0, elapsed - self._allreduce_inside_compute)
+            self._compute += max(0.0, elapsed[0] - self._allreduce_inside_compute)
 
     @contextlib.contextmanager
     def allreduce(self, synchronize: bool = True) -> Iterator[None]:
         """Times a collective of the user's own (e.g. DDP's backward all-reduce, waited on here)."""
-        if synchronize:
-            coll.synchronize_device()
-        start = time.perf_counter()
+        elapsed: List[float] = []
         try:
-            yield
+            with self._timed(synchronize, elapsed):
+                yield
         finally:
-            if synchronize:
-                coll.synchronize_device()
-            elapsed = time.perf_counter() - start
-            self._allreduce += elapsed
+            self._allreduce += elapsed[0]
             if self._in_compute:
-                self._allreduce_inside_compute += elapsed
+                self._allreduce_inside_compute += elapsed[0]
 
     def allreduce_gradients(self, model_or_parameters: Any) -> float:
         """:func:`allreduce_gradients` over this reporter's group, timed as the step's all-reduce.
