@@ -14,7 +14,9 @@ Model: MLP 784-256-256-10, ReLU, softmax cross-entropy, batch 128, float32, PyTo
     compared with the second figure, like for like with JAX's linearized product; both are printed.
 Targets (issue #3): Saddle >= 1.2x JAX's and >= 1.5x PyTorch's steps/s; HVP <= 1.5 gradients and no slower
 than JAX's HVP in absolute time.
-Also the GEMM ceiling: the step's eight sgemm calls alone, timed from C (benchmarks/gemm/step_shapes.c).
+Also the GEMM ceiling: the step's eight sgemm calls alone, timed from C (benchmarks/gemm/step_shapes.c), and the
+core's float32 FMA peak (benchmarks/gemm/fma_peak.c): each step rate is printed as a share of that peak, and each
+throughput target as the rate it requires, against both.
 Each round runs the ceiling, Saddle, JAX and PyTorch in turn; the best figure of each over the rounds is kept (the
 machine is shared, and best-of penalizes no program for another's load).
 
@@ -57,17 +59,26 @@ def saddle() -> dict:
     return json.loads(out.stdout)
 
 
+def compile_c(work: str, source: str, *libraries: str) -> Path:
+    exe = Path(work) / Path(source).stem
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", *libraries], check=True, capture_output=True,
+                           text=True).stdout.split() if libraries else []
+    subprocess.run(["cc", "-O2", "-o", str(exe), str(REPO / "benchmarks/gemm" / source), *flags], check=True)
+    return exe
+
+
 def gemm_ceiling() -> dict:
     """The step's eight sgemm calls alone, from C (benchmarks/gemm/step_shapes.c): the most steps/s any
-    implementation calling OpenBLAS could reach on this machine at this moment."""
+    implementation calling OpenBLAS could reach on this machine at this moment; and the core's float32 FMA peak
+    (benchmarks/gemm/fma_peak.c), which no implementation can exceed."""
     import tempfile
     with tempfile.TemporaryDirectory() as work:
-        exe = Path(work) / "step_shapes"
-        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "openblas"], check=True, capture_output=True,
-                               text=True).stdout.split()
-        subprocess.run(["cc", "-O2", "-o", str(exe), str(REPO / "benchmarks/gemm/step_shapes.c"), *flags], check=True)
-        out = json.loads(subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout)
-    return {"stepsPerSecond": out["ceilingStepsPerSecond"], "gemmMs": out["stepGemmUs"] * 1e-3}
+        out = json.loads(subprocess.run([str(compile_c(work, "step_shapes.c", "openblas"))], check=True,
+                                        capture_output=True, text=True).stdout)
+        peak = json.loads(subprocess.run([str(compile_c(work, "fma_peak.c"))], check=True, capture_output=True,
+                                         text=True).stdout)
+    return {"stepsPerSecond": out["ceilingStepsPerSecond"], "gemmMs": out["stepGemmUs"] * 1e-3,
+            "stepFlops": out["stepGemmFlops"], "peakGflops": peak["gflops"], "isa": peak["isa"]}
 
 
 def torch_peer() -> dict:
@@ -160,7 +171,7 @@ def best(a: dict | None, b: dict) -> dict:
     out = dict(a)
     for key, value in b.items():
         if isinstance(value, (int, float)) and key in out:
-            out[key] = max(out[key], value) if key == "stepsPerSecond" else min(out[key], value)
+            out[key] = max(out[key], value) if key in ("stepsPerSecond", "peakGflops") else min(out[key], value)
     return out
 
 
@@ -203,10 +214,19 @@ def main() -> None:
     if ceiling:
         print(f"GEMM ceiling (the step's 8 sgemm calls alone, from C): {ceiling['stepsPerSecond']:.1f} steps/s "
               f"({ceiling['gemmMs']:.3f} ms); Saddle reaches {s['stepsPerSecond'] / ceiling['stepsPerSecond']:.0%} of it")
+        # Each program's step rate as a share of the core: the step's GEMM flops at that rate over the FMA peak.
+        peak, flops = ceiling["peakGflops"] * 1e9, ceiling["stepFlops"]
+        shares = ", ".join(f"{name} {r['stepsPerSecond'] * flops / peak:.0%}" for name, r in results.items())
+        print(f"float32 FMA peak of the core ({ceiling['isa']}, registers only): {ceiling['peakGflops']:.1f} GFLOP/s; the step is "
+              f"{flops / 1e6:.1f} MFLOP of GEMM, so the share of that peak each step rate uses: OpenBLAS ceiling "
+              f"{ceiling['stepsPerSecond'] * flops / peak:.0%}, {shares}")
     for name, target in (("jax", 1.2), ("pytorch", 1.5)):
         if name in results:
             ratio = s["stepsPerSecond"] / results[name]["stepsPerSecond"]
-            print(f"Saddle / {name} training steps: {ratio:.2f}x (target >= {target}x: {'met' if ratio >= target else 'NOT met'})")
+            needed = target * results[name]["stepsPerSecond"]
+            reach = (f"; it needs {needed:.0f} steps/s = {needed / ceiling['stepsPerSecond']:.0%} of the OpenBLAS ceiling, "
+                     f"{needed * ceiling['stepFlops'] / (ceiling['peakGflops'] * 1e9):.0%} of the FMA peak") if ceiling else ""
+            print(f"Saddle / {name} training steps: {ratio:.2f}x (target >= {target}x: {'met' if ratio >= target else 'NOT met'}{reach})")
     kept = s["hvpMs"] / s["gradientMs"]
     print(f"Saddle HVP / gradient, kept point (the target's figure): {kept:.2f} (target <= 1.5: "
           f"{'met' if kept <= 1.5 else 'NOT met'}); first HVP at a point: {s['hvpFirstMs'] / s['gradientMs']:.2f}")

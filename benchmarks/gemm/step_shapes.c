@@ -2,8 +2,8 @@
  * the eight sgemm calls a forward + backward pass makes, with the shapes and transposes Saddle uses
  * (row-major; forward X·Wᵀ, weight gradients gᵀ·X, input gradients g·W; the first layer's input
  * gradient is never formed), timed from C with OpenBLAS on one thread, best of 30 interleaved rounds.
- * Prints one JSON object: microseconds per call and GFLOP/s per shape, and the steps/s a step made
- * of nothing but these calls would reach.
+ * Prints one JSON object: microseconds per call and GFLOP/s per shape, the step's GEMM flops, and the
+ * steps/s a step made of nothing but these calls would reach.
  * Build: cc -O2 step_shapes.c $(pkg-config --cflags --libs openblas); run with OPENBLAS_NUM_THREADS=1. */
 #include <cblas.h>
 #include <stdio.h>
@@ -43,13 +43,15 @@ int main(void) {
             if (t < best[i]) best[i] = t;
         }
     }
-    double total = 0;
+    double total = 0, flopsTotal = 0;
     printf("{\"shapes\": {");
     for (int i = 0; i < count; i++) {
         double flops = 2.0 * s[i].m * s[i].n * s[i].k;
         total += best[i];
+        flopsTotal += flops;
         printf("%s\"%s\": {\"us\": %.1f, \"gflops\": %.1f}", i ? ", " : "", s[i].name, best[i] * 1e6, flops / best[i] * 1e-9);
     }
-    printf("}, \"stepGemmUs\": %.1f, \"ceilingStepsPerSecond\": %.1f}\n", total * 1e6, 1 / total);
+    printf("}, \"stepGemmUs\": %.1f, \"stepGemmFlops\": %.0f, \"ceilingStepsPerSecond\": %.1f}\n", total * 1e6, flopsTotal,
+           1 / total);
     return 0;
 }
