@@ -28,6 +28,9 @@ public struct RunRecord: Sendable, Equatable, JSONEncodable {
     /// "completed", "stopped", "failed", "diverged" once finished.
     public var finishReason: String?
     public var finishMessage: String?
+    /// The run's committed steps (all ranks) when the record was read: the store's `step_count`, the same
+    /// number as ``RunStore/stepCount(runId:rank:)`` without a rank. Not part of ``json``.
+    public var stepCount: Int = 0
 
     public var json: JSON {
         var o: [String: JSON] = [

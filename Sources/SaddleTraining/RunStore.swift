@@ -21,9 +21,11 @@ public final class RunStore: Sendable {
     /// The schema version this build writes and the newest it reads.
     ///
     /// History: 1 — runs, steps, diagnoses; 2 — steps gain `allreduce` and `world_size` (distributed
-    /// runs). An older store is migrated in place at open, in one transaction (nothing is lost; a
-    /// failed migration leaves the file as it was).
-    public static let schemaVersion = 2
+    /// runs); 3 — runs gain `step_count`, the number of its step rows, kept in the transaction of every
+    /// step insert so that ``stepCount(runId:rank:)`` and ``listRuns()`` do not count rows. An older
+    /// store is migrated in place at open, in one transaction (nothing is lost; a failed migration
+    /// leaves the file as it was).
+    public static let schemaVersion = 3
     /// The path given (":memory:" for an in-memory store).
     public let path: String
     public let flushInterval: Double
@@ -92,7 +94,8 @@ public final class RunStore: Sendable {
                 if !tables.isEmpty {
                     throw StoreError.corrupt(path: path, detail: "schema version 0 with tables \(tables.joined(separator: ", "))")
                 }
-                try connection.execute("BEGIN IMMEDIATE; \(schemaV1) \(migrationV2) PRAGMA user_version = 2; COMMIT;")
+                try connection.execute(
+                    "BEGIN IMMEDIATE; \(schemaV1) \(migrationV2) \(migrationV3) PRAGMA user_version = \(schemaVersion); COMMIT;")
             } else if version < schemaVersion {
                 try migrate(connection)
             }
@@ -117,6 +120,7 @@ public final class RunStore: Sendable {
         do throws(SQLiteFailure) {
             let version = try connection.column("PRAGMA user_version").first?.int ?? 0
             if version == 1 { try connection.execute(migrationV2) }
+            if version >= 1 && version <= 2 { try connection.execute(migrationV3) }
             if version < schemaVersion { try connection.execute("PRAGMA user_version = \(schemaVersion)") }
             try connection.execute("COMMIT")
         } catch {
@@ -161,7 +165,7 @@ public final class RunStore: Sendable {
                    .text(id)])
     }
 
-    /// All runs, newest first.
+    /// All runs, newest first, each with its committed step count (no rows counted).
     public func listRuns() throws(StoreError) -> [RunRecord] {
         try query("SELECT \(runColumns) FROM runs ORDER BY created_at DESC, id", [], Self.runRecord)
     }
@@ -310,12 +314,18 @@ public final class RunStore: Sendable {
         return out
     }
 
-    /// Number of committed steps of a run (all ranks unless `rank` is given).
+    /// Number of committed steps of a run (all ranks unless `rank` is given); 0 for an unknown run.
+    ///
+    /// All ranks: the run's stored `step_count` (one row read, whatever the run's size), kept in the
+    /// transaction of every step commit. One rank: counted from the rows of that rank (a range of the
+    /// primary key, so O(that rank's steps)); per-rank counts are asked for rarely and are not stored.
     public func stepCount(runId: String, rank: Int? = nil) throws(StoreError) -> Int {
-        let sql = rank == nil
-            ? "SELECT count(*) FROM steps WHERE run_id = ?" : "SELECT count(*) FROM steps WHERE run_id = ? AND rank = ?"
-        let args: [SQLValue] = rank.map { [.text(runId), .integer(Int64($0))] } ?? [.text(runId)]
-        return try query(sql, args) { $0.value(0).int ?? 0 }.first ?? 0
+        guard let rank else {
+            return try query("SELECT step_count FROM runs WHERE id = ?", [.text(runId)]) { $0.value(0).int ?? 0 }.first ?? 0
+        }
+        return try query("SELECT count(*) FROM steps WHERE run_id = ? AND rank = ?", [.text(runId), .integer(Int64(rank))]) {
+            $0.value(0).int ?? 0
+        }.first ?? 0
     }
 
     /// The loss history in [fromStep, toStep], per rank, at most `maxPoints` points per rank.
@@ -402,7 +412,7 @@ public final class RunStore: Sendable {
             state: RunState(rawValue: s.value(3).string ?? "") ?? .finished,
             config: (try? JSON.parse(s.value(4).string ?? "null")) ?? .null,
             createdAt: s.value(5).real ?? 0, updatedAt: s.value(6).real ?? 0,
-            finishReason: s.value(7).string, finishMessage: s.value(8).string)
+            finishReason: s.value(7).string, finishMessage: s.value(8).string, stepCount: s.value(9).int ?? 0)
     }
 
     private static func stepEvent(_ s: Statement) -> StepEvent {
@@ -417,7 +427,7 @@ public final class RunStore: Sendable {
     }
 }
 
-private let runColumns = "id, name, kind, state, config, created_at, updated_at, finish_reason, finish_message"
+private let runColumns = "id, name, kind, state, config, created_at, updated_at, finish_reason, finish_message, step_count"
 private let stepColumns =
     "run_id, rank, step, epoch, loss, grad_norm, lr, data_wait, compute, throughput, fingerprint, label_histogram, "
     + "allreduce, world_size"
@@ -467,6 +477,14 @@ private let schemaV1 = """
 private let migrationV2 = """
     ALTER TABLE steps ADD COLUMN allreduce REAL;
     ALTER TABLE steps ADD COLUMN world_size INTEGER;
+    """
+
+/// Schema version 3 over version 2: each run's number of step rows, backfilled from the rows (one pass
+/// over the steps, at migration only). From then on every step commit adds the rows it actually
+/// inserted, in its own transaction (see `commit`); a deleted run takes its count with it.
+private let migrationV3 = """
+    ALTER TABLE runs ADD COLUMN step_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE runs SET step_count = (SELECT count(*) FROM steps WHERE steps.run_id = runs.id);
     """
 
 extension SQLValue {
@@ -596,14 +614,93 @@ private func writerLoop(db: Guarded<SQLiteConnection?>, queue: Guarded<WriteQueu
 /// (SQLite's per-statement work dominated the per-row work). 14 parameters each, 448 in all.
 let stepsPerInsert = 32
 
-/// The step insert for `rows` rows, prepared once per connection.
-private func insertSteps(rows: Int) -> String {
+/// The step insert for `rows` rows with conflict resolution `conflict` (IGNORE or REPLACE), prepared once
+/// per connection.
+private func insertSteps(rows: Int, conflict: String) -> String {
     let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    return "INSERT OR REPLACE INTO steps (\(stepColumns)) VALUES " + Array(repeating: row, count: rows).joined(separator: ", ")
+    return "INSERT OR \(conflict) INTO steps (\(stepColumns)) VALUES "
+        + Array(repeating: row, count: rows).joined(separator: ", ")
 }
 
-private let insertOne = insertSteps(rows: 1)
-private let insertMany = insertSteps(rows: stepsPerInsert)
+/// The statements of a step commit, taken from the connection's cache.
+private struct StepInserts {
+    let manyNew, manyAll, oneNew, oneAll, addCount: Statement
+
+    static let sql = (
+        manyNew: insertSteps(rows: stepsPerInsert, conflict: "IGNORE"),
+        manyAll: insertSteps(rows: stepsPerInsert, conflict: "REPLACE"),
+        oneNew: insertSteps(rows: 1, conflict: "IGNORE"), oneAll: insertSteps(rows: 1, conflict: "REPLACE"),
+        addCount: "UPDATE runs SET step_count = step_count + ? WHERE id = ?")
+
+    init(_ conn: SQLiteConnection) throws(SQLiteFailure) {
+        manyNew = try conn.cached(Self.sql.manyNew)
+        manyAll = try conn.cached(Self.sql.manyAll)
+        oneNew = try conn.cached(Self.sql.oneNew)
+        oneAll = try conn.cached(Self.sql.oneAll)
+        addCount = try conn.cached(Self.sql.addCount)
+    }
+
+    /// Resets every statement, so that none holds a read transaction open.
+    func reset() {
+        for s in [manyNew, manyAll, oneNew, oneAll, addCount] { s.reset() }
+    }
+
+    /// Inserts `rows` (steps of one run, in order) and returns how many of them are new rows.
+    ///
+    /// Steps are keyed by (run, rank, step) and a later step replaces an earlier one with the same key
+    /// (``RunStore/append(_:)`` retries, duplicates within a batch). Each chunk is inserted with
+    /// `OR IGNORE` first: `changes` is then exactly the number of new keys (a key repeated within the
+    /// chunk counts once; REPLACE could not tell a new row from a replaced one, as `sqlite3_changes`
+    /// counts both). Only when some row was ignored is the chunk inserted again with `OR REPLACE`, which
+    /// leaves the last row of each key, as one REPLACE pass would, and adds no rows. A chunk of new
+    /// steps, the common case, costs one statement as before.
+    func insert(_ rows: ArraySlice<StepEvent>, conn: SQLiteConnection) throws(SQLiteFailure) -> Int {
+        var added = 0
+        var start = rows.startIndex
+        while start < rows.endIndex {
+            let wide = rows.endIndex - start >= stepsPerInsert
+            let end = wide ? start + stepsPerInsert : start + 1
+            let chunk = rows[start..<end]
+            let fresh = wide ? manyNew : oneNew, replace = wide ? manyAll : oneAll
+            try run(fresh, chunk)
+            let inserted = conn.changes
+            if inserted < chunk.count { try run(replace, chunk) }
+            added += inserted
+            start = end
+        }
+        return added
+    }
+
+    /// Adds `count` rows to the stored step count of run `runId`.
+    func add(_ count: Int, to runId: String) throws(SQLiteFailure) {
+        addCount.reset()
+        try addCount.bind(1, integer: Int64(count))
+        try addCount.bind(2, text: runId)
+        _ = try addCount.step()
+        addCount.reset()
+    }
+
+    private func run(_ stmt: Statement, _ chunk: ArraySlice<StepEvent>) throws(SQLiteFailure) {
+        stmt.reset()
+        for (offset, e) in chunk.enumerated() { try bind(e, to: stmt, at: Int32(1 + 14 * offset)) }
+        _ = try stmt.step()
+    }
+}
+
+/// `batch` grouped by run, runs in order of first appearance, each run's steps in their order (the
+/// order that matters: a later step replaces an earlier one with the same key, and keys of different
+/// runs never collide). A batch of one run, the common case, is returned as it is.
+private func groupedByRun(_ batch: [StepEvent]) -> [(runId: String, steps: ArraySlice<StepEvent>)] {
+    guard let first = batch.first?.runId else { return [] }
+    if batch.allSatisfy({ $0.runId == first }) { return [(first, batch[...])] }
+    var order: [String] = []
+    var groups: [String: [StepEvent]] = [:]
+    for e in batch {
+        if groups[e.runId] == nil { order.append(e.runId) }
+        groups[e.runId, default: []].append(e)
+    }
+    return order.map { ($0, groups[$0, default: []][...]) }
+}
 
 /// Binds `e` as the row starting at parameter `first` of a step insert.
 private func bind(_ e: StepEvent, to stmt: Statement, at first: Int32) throws(SQLiteFailure) {
@@ -623,36 +720,23 @@ private func bind(_ e: StepEvent, to stmt: Statement, at first: Int32) throws(SQ
     try stmt.bind(first + 13, integer: e.worldSize.map(Int64.init))
 }
 
-/// Commits `batch` in one transaction.
+/// Commits `batch` in one transaction, with each run's `step_count` raised by the rows it actually
+/// gained in that same transaction (replaced steps add nothing), so the count is exactly the run's rows.
 private func commit(_ batch: [StepEvent], db: Guarded<SQLiteConnection?>, path: String) -> StoreError? {
     db.withLock { conn -> StoreError? in
         guard let conn else { return .closed }
         do throws(SQLiteFailure) {
-            let many = try conn.cached(insertMany), one = try conn.cached(insertOne)
+            let inserts = try StepInserts(conn)
             try conn.execute("BEGIN IMMEDIATE")
             do throws(SQLiteFailure) {
-                // Within one statement a later row for the same (run, rank, step) replaces an earlier
-                // one, as with one statement per row.
-                var start = batch.startIndex
-                while batch.endIndex - start >= stepsPerInsert {
-                    many.reset()
-                    for (offset, e) in batch[start..<(start + stepsPerInsert)].enumerated() {
-                        try bind(e, to: many, at: Int32(1 + 14 * offset))
-                    }
-                    _ = try many.step()
-                    start += stepsPerInsert
+                for (runId, steps) in groupedByRun(batch) {
+                    let added = try inserts.insert(steps, conn: conn)
+                    if added > 0 { try inserts.add(added, to: runId) }
                 }
-                for e in batch[start...] {
-                    one.reset()
-                    try bind(e, to: one, at: 1)
-                    _ = try one.step()
-                }
-                many.reset()
-                one.reset()
+                inserts.reset()
                 try conn.execute("COMMIT")
             } catch {
-                many.reset()
-                one.reset()
+                inserts.reset()
                 try? conn.execute("ROLLBACK")
                 throw error
             }

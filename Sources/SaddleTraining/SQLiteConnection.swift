@@ -76,6 +76,11 @@ final class SQLiteConnection {
     }
 
     func failure(_ rc: Int32) -> SQLiteFailure { SQLiteFailure(code: rc, message: errorMessage) }
+
+    /// Rows inserted, updated or deleted by the last completed INSERT/UPDATE/DELETE on this connection
+    /// (`sqlite3_changes`): rows skipped by `OR IGNORE` are not counted, nor are rows that `OR REPLACE`
+    /// deleted to make room (so after `INSERT OR IGNORE` it is exactly the rows that were new).
+    var changes: Int { handle.map { Int(sqlite3_changes($0)) } ?? 0 }
 }
 
 /// A column value as SQLite stored it.

@@ -48,9 +48,9 @@ def test_a_distributed_run_is_one_run_fed_by_every_rank(spawn, tmp_path: Path):
     assert down["points"][1]["allreduceSeconds"] == pytest.approx(0.00445, abs=1e-12)
     assert [p["worldSize"] for p in down["points"]] == [4, 4]
     assert client.close() == 0
-    # The columns are in the store file itself (schema version 2).
+    # The columns are in the store file itself (added in schema version 2; the file is at the current version, 3).
     with sqlite3.connect(store) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
         row = db.execute("SELECT allreduce, world_size FROM steps WHERE rank = 3 AND step = 5").fetchone()
         assert row[0] == pytest.approx(0.0045, abs=1e-15) and row[1] == 4
 
@@ -111,5 +111,7 @@ def test_a_version_1_store_opens_migrated_with_its_steps(spawn, tmp_path: Path):
     assert client.result("run/ingest", {"run": "rold00000000a", "steps": rank_steps(0, 1, range(50, 51))})["accepted"] == 1
     assert client.close() == 0
     with sqlite3.connect(store) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
         assert db.execute("SELECT count(*) FROM steps").fetchone()[0] == 51
+        # Version 3's stored step count: backfilled (50) at migration, plus the one step ingested after.
+        assert db.execute("SELECT step_count FROM runs WHERE id = 'rold00000000a'").fetchone()[0] == 51

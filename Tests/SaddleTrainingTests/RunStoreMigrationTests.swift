@@ -5,7 +5,8 @@ import XCTest
 
 @testable import SaddleTraining
 
-/// Schema version 2 (distributed-run fields) and the in-place migration of version-1 stores.
+/// Schema version 2 (distributed-run fields) and the in-place migration of version-1 stores (to the current
+/// version, 3; version 2 stores: StepCountTests).
 final class RunStoreMigrationTests: XCTestCase {
     private var directory: URL!
 
@@ -106,7 +107,7 @@ final class RunStoreMigrationTests: XCTestCase {
         XCTAssertEqual(userVersion(file), 1)
 
         let store = try RunStore(path: file)
-        XCTAssertEqual(userVersion(file), 2, "migrated in place")
+        XCTAssertEqual(userVersion(file), 3, "migrated in place (to the current version)")
         XCTAssertEqual(try store.listRuns().map(\.id), ["r1", "r2"])
         let r2 = try XCTUnwrap(try store.run(id: "r2"))
         XCTAssertEqual(r2.finishReason, "completed")
@@ -131,7 +132,7 @@ final class RunStoreMigrationTests: XCTestCase {
         }
         XCTAssertEqual(steps.filter { $0.rank == 1 }.map(\.step), Array(0..<150))
         XCTAssertEqual(try store.diagnoses(runId: "r1").map(\.verdict), ["plateau"])
-        // The migrated store takes the new fields, and reopens as version 2 without migrating again.
+        // The migrated store takes the new fields, and reopens as version 3 without migrating again.
         try store.append([StepEvent(runId: "r1", rank: 1, step: 150, loss: 1, allreduceSeconds: 0.25, worldSize: 2)])
         store.close()
         let reopened = try RunStore(path: file)
@@ -139,19 +140,19 @@ final class RunStoreMigrationTests: XCTestCase {
         let last = try XCTUnwrap(try reopened.steps(runId: "r1", fromStep: 150, rank: 1).first)
         XCTAssertEqual(last.allreduceSeconds, 0.25)
         XCTAssertEqual(last.worldSize, 2)
-        XCTAssertEqual(userVersion(file), 2)
+        XCTAssertEqual(userVersion(file), 3)
     }
 
-    func testNewStoreIsVersion2AndNewerIsStillRefused() throws {
+    func testNewStoreIsVersion3AndNewerIsStillRefused() throws {
         let file = directory.appendingPathComponent("new.sqlite").path
         try RunStore(path: file).close()
         XCTAssertEqual(userVersion(file), Int32(RunStore.schemaVersion))
-        XCTAssertEqual(RunStore.schemaVersion, 2)
-        sql(file, "PRAGMA user_version = 3")
+        XCTAssertEqual(RunStore.schemaVersion, 3)
+        sql(file, "PRAGMA user_version = 4")
         XCTAssertThrowsError(try RunStore(path: file)) {
-            XCTAssertEqual($0 as? StoreError, .newerSchema(path: file, found: 3, supported: 2))
+            XCTAssertEqual($0 as? StoreError, .newerSchema(path: file, found: 4, supported: 3))
         }
-        XCTAssertEqual(userVersion(file), 3, "a newer store is left alone")
+        XCTAssertEqual(userVersion(file), 4, "a newer store is left alone")
     }
 
     func testDistributedFieldsRoundTripAndHistoryBucketsThem() throws {

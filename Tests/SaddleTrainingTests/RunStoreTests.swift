@@ -133,8 +133,8 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(sqlite3_exec(db, "PRAGMA user_version = 7", nil, nil, nil), SQLITE_OK)
         sqlite3_close(db)
         XCTAssertThrowsError(try RunStore(path: file)) { error in
-            XCTAssertEqual(error as? StoreError, .newerSchema(path: file, found: 7, supported: 2))
-            XCTAssertEqual("\(error)", "store at \(file) has schema version 7; this saddled supports up to 2 — upgrade saddled or pass a different --store")
+            XCTAssertEqual(error as? StoreError, .newerSchema(path: file, found: 7, supported: 3))
+            XCTAssertEqual("\(error)", "store at \(file) has schema version 7; this saddled supports up to 3 — upgrade saddled or pass a different --store")
         }
     }
 

@@ -57,10 +57,10 @@ extension Server {
         table.register(RunList.self, execution: .background) { _, _ in
             let store = try self.runs.openStore()
             do throws(StoreError) {
-                let items = try store.listRuns().map { record throws(StoreError) -> JSON in
+                let items = try store.listRuns().map { record -> JSON in
                     var o: [String: JSON] = [
                         "run": .string(record.id), "name": .string(record.name), "kind": .string(record.kind.rawValue),
-                        "state": .string(record.state.rawValue), "steps": .int(try store.stepCount(runId: record.id)),
+                        "state": .string(record.state.rawValue), "steps": .int(record.stepCount),
                         "active": .bool(false), "config": record.config, "createdAt": .double(record.createdAt),
                         "updatedAt": .double(record.updatedAt),
                     ]
@@ -271,8 +271,7 @@ extension Server {
     /// `run/status` of a run this process does not train: from the store (and the last ingested event).
     private func storedStatus(_ id: String, store: RunStore) throws(RPCError) -> JSON {
         let record = try storedRun(id, store: store)
-        let steps: Int
-        do { steps = try store.stepCount(runId: id) } catch { throw .storeError(error.description) }
+        let steps = record.stepCount
         var o: [String: JSON] = [
             "run": .string(id), "name": .string(record.name), "kind": .string(record.kind.rawValue), "active": .bool(false),
             "state": .string(record.state.rawValue), "step": .int(steps),
