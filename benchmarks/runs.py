@@ -4,6 +4,8 @@
 Measures:
   - ingestion throughput: step events persisted per second through `run/ingest`, batches of 1000, each answered
     only once committed (WAL, synchronous=FULL) to an on-disk store; one call at a time, then 8 in flight;
+  - `run/status` and `run/list` latency of a stored run (ingested, not active) of 153,000 events, from a daemon
+    started on that store (`--only stored`; the store keeps each run's step count, so neither counts rows);
   - `run/status` latency (p50, p99) while two runs train an MLP 784-256-256-10, batch 128, on generated
     784-dimensional data (10-class Gaussian mixture);
   - training throughput inside those runs: steps/s from `run/status` step counts over wall time;
@@ -13,7 +15,7 @@ Targets (issue "Training runs"): >= 100,000 events/s ingested; run/status p99 < 
 events and store cost < 5% of training throughput.
 
 Usage: python3 benchmarks/runs.py [--saddled PATH] [--batches N] [--status-calls N] [--store PATH]
-       [--overhead-steps N] [--overhead-rounds N] [--only ingest|status|overhead]
+       [--overhead-steps N] [--overhead-rounds N] [--stored-events N] [--only ingest|stored|status|overhead]
 saddled runs with OPENBLAS_NUM_THREADS=1 unless the environment sets it (one BLAS thread per run on 2 cores).
 """
 from __future__ import annotations
@@ -110,6 +112,33 @@ def bench_ingest(binary: str, store: str, batches: int) -> None:
     client.close()
     print(f"ingest: {sequential:,.0f} events/s one call at a time, {pipelined:,.0f} events/s with {window} in flight "
           f"(batches of 1000, {2 * batches} batches, store {store}, {count} steps stored)")
+
+
+def bench_stored(binary: str, events: int, calls: int = 200) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        store = str(Path(folder) / "stored.sqlite")
+        client = Raw(binary, "--store", store)
+        run = client.call("run/ingest", {"name": "stored", "steps": []})["run"]
+        for b in range(events // 1000):
+            steps = [{"step": b * 1000 + i, "loss": 1.0 / (b * 1000 + i + 1), "gradNorm": 0.5, "lr": 0.01, "epoch": 0}
+                     for i in range(1000)]
+            client.call("run/ingest", {"run": run, "steps": steps})
+        for k in range(4):
+            client.call("run/ingest", {"name": f"small{k}", "steps": [{"step": s, "loss": 1.0} for s in range(100)]})
+        client.close()
+        client = Raw(binary, "--store", store)  # a new daemon: the run is stored, not active
+        client.call("run/list")
+        for method, params in (("run/status", {"run": run}), ("run/list", None)):
+            latencies = []
+            for _ in range(calls):
+                t = time.perf_counter()
+                answer = client.call(method, params)
+                latencies.append((time.perf_counter() - t) * 1e3)
+            latencies.sort()
+            steps = answer["step"] if method == "run/status" else sorted(r["steps"] for r in answer["runs"])
+            print(f"{method} of a stored run of {events:,} events (5 runs in the store): median {latencies[len(latencies) // 2]:.3f} ms, "
+                  f"p99 {latencies[int(len(latencies) * 0.99)]:.3f} ms over {calls} calls (steps {steps})")
+        client.close()
 
 
 def bench_status(binary: str, calls: int) -> None:
@@ -305,11 +334,14 @@ def main() -> None:
     parser.add_argument("--overhead-steps", type=int, default=2000)
     parser.add_argument("--overhead-rounds", type=int, default=3)
     parser.add_argument("--store", default=None, help="store file for the ingestion benchmark (default: a temporary file)")
-    parser.add_argument("--only", choices=["ingest", "status", "overhead"], default=None, help="run one part only")
+    parser.add_argument("--stored-events", type=int, default=153_000)
+    parser.add_argument("--only", choices=["ingest", "stored", "status", "overhead"], default=None, help="run one part only")
     args = parser.parse_args()
     if args.only in (None, "ingest"):
         with tempfile.TemporaryDirectory() as folder:
             bench_ingest(args.saddled, args.store or str(Path(folder) / "bench.sqlite"), args.batches)
+    if args.only in (None, "stored"):
+        bench_stored(args.saddled, args.stored_events)
     if args.only in (None, "status"):
         bench_status(args.saddled, args.status_calls)
     if args.only in (None, "overhead"):
