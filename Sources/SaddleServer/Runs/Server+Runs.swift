@@ -29,8 +29,14 @@ extension Server {
             case .finished: throw self.finishedError(run, action: "resume")
             case .created, .running: throw RPCError.invalidState("run \(params.run) is not paused; only a paused run can be resumed")
             }
+            let pausedAt = run.training.status.step
             run.training.resume()
-            _ = waitFor(seconds: Self.controlWaitSeconds) { run.training.status.state != .paused }
+            // A resumed run takes a step before it can pause again, so a new step means it has resumed even if a
+            // stop point (`run/pause` with `atStep`) has paused it again meanwhile.
+            _ = waitFor(seconds: Self.controlWaitSeconds) {
+                let status = run.training.status
+                return status.state != .paused || status.step != pausedAt
+            }
             return run.statusJSON
         }
         table.register(RunStop.self, execution: .background) { params, _ in
