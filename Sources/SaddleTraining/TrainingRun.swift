@@ -113,17 +113,17 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
     /// ``pause()``. `step == totalSteps` pauses after the last step, before the run finishes. One stop point
     /// at a time; a ``pause()`` meanwhile pauses the run early and leaves the stop point pending, so the run
     /// still pauses there after ``resume()``. Wait for it with ``waitForPause(atStep:timeout:)``.
-    /// - Throws: ``RunControlError/finished(step:)`` once the run has ended;
+    /// - Throws, in this order of checks: ``RunControlError/finished(step:)`` once the run has ended;
+    ///   ``RunControlError/pausePending(atStep:)`` while a stop point is pending;
     ///   ``RunControlError/stepReached(current:requested:)`` when `step` steps are already done;
-    ///   ``RunControlError/beyondEnd(totalSteps:requested:)`` when `step > totalSteps`;
-    ///   ``RunControlError/pausePending(atStep:)`` while another stop point is pending.
+    ///   ``RunControlError/beyondEnd(totalSteps:requested:)`` when `step > totalSteps`.
     public func pause(atStep step: Int) throws(RunControlError) {
         let total = totalSteps
         let refusal: RunControlError? = control.withLock { c in
             if c.state == .finished { return .finished(step: c.step) }
+            if let pending = c.pauseAtStep { return .pausePending(atStep: pending) }
             if c.step >= step { return .stepReached(current: c.step, requested: step) }
             if step > total { return .beyondEnd(totalSteps: total, requested: step) }
-            if let pending = c.pauseAtStep { return .pausePending(atStep: pending) }
             c.pauseAtStep = step
             return nil
         }

@@ -18,12 +18,27 @@ def paused_run(client, steps: int) -> tuple[str, int]:
     return run, paused["step"]
 
 
+def set_stop_point(client, run: str, step: int):
+    """Sends run/pause with atStep (answered later) and returns its id once the stop point is surely set:
+    another atStep is then refused as pending (requests run on threads of their own, so one sent next could
+    overtake it)."""
+    pending = client.request_async("run/pause", {"run": run, "atStep": step})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        # atStep 0 is never set (every run has done >= 0 steps), and the pending check comes first.
+        probe = client.call("run/pause", {"run": run, "atStep": 0})
+        if f"pause at step {step} is already pending" in probe.get("error", {}).get("message", ""):
+            return pending
+        time.sleep(0.001)
+    raise AssertionError(f"the stop point at {step} was not set")
+
+
 def test_pause_at_step_lands_exactly_there_and_refuses_steps_already_taken(spawn):
     client = spawn("--store", ":memory:")
     client.initialize()
     run, p = paused_run(client, 20_000)
     target = p + 1234
-    pending = client.request_async("run/pause", {"run": run, "atStep": target})
+    pending = set_stop_point(client, run, target)
     time.sleep(0.1)
     assert json.dumps(pending) not in client.responses, "no answer while the run is paused before its stop point"
     assert client.result("run/resume", {"run": run})["state"] == "running"
@@ -38,7 +53,7 @@ def test_pause_at_step_lands_exactly_there_and_refuses_steps_already_taken(spawn
     beyond = client.call("run/pause", {"run": run, "atStep": 20_001})
     assert beyond["error"]["code"] == -31003 and "20000 steps" in beyond["error"]["message"]
 
-    first = client.request_async("run/pause", {"run": run, "atStep": target + 100})
+    first = set_stop_point(client, run, target + 100)
     second = client.call("run/pause", {"run": run, "atStep": target + 50})
     assert second["error"]["code"] == -31003 and f"pause at step {target + 100} is already pending" in second["error"]["message"]
     client.result("run/resume", {"run": run})
@@ -70,7 +85,7 @@ def test_a_run_that_ends_first_answers_with_its_step(spawn):
     client = spawn("--store", ":memory:")
     client.initialize()
     run, p = paused_run(client, 20_000)
-    pending = client.request_async("run/pause", {"run": run, "atStep": 15_000})
+    pending = set_stop_point(client, run, 15_000)
     stopped = client.result("run/stop", {"run": run})
     assert stopped["step"] == p
     answer = client.wait(pending, timeout=30)
@@ -86,7 +101,8 @@ def test_cancelling_withdraws_the_stop_point_and_the_run_completes(spawn):
     pending = client.request_async("run/pause", {"run": run, "atStep": p + 10})
     client.notify("$/cancelRequest", {"id": pending})
     assert client.wait(pending)["error"]["code"] == -32800
-    time.sleep(0.2)  # the handler withdraws the stop point within one 20 ms poll
+    # The handler withdraws the stop point within one 20 ms poll; should the run reach it first, withdrawing resumes
+    # it, so the run completes in either order.
     client.result("run/resume", {"run": run})
     finished = wait_finished(client, run, timeout=60)
     assert finished["reason"] == "completed" and finished["steps"] == 2_000, "no pause at the withdrawn step"

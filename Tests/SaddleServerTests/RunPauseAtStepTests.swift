@@ -55,13 +55,29 @@ final class RunPauseAtStepTests: XCTestCase {
         return nil
     }
 
+    /// Sends `run/pause` with `atStep: step` (answered later) and returns its id once the stop point is surely set:
+    /// another `atStep` is then refused as pending (the requests run on threads of their own, so without this proof
+    /// a request sent next could overtake it).
+    private func setStopPoint(_ h: ServerHarness, _ run: String, _ step: Int) -> Int64 {
+        let id = h.send("run/pause", ["run": .string(run), "atStep": .int(step)])
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            // atStep 0 is never set (every run has done ≥ 0 steps), and the pending check comes first.
+            let probe = h.answer("run/pause", ["run": .string(run), "atStep": 0])
+            if errorMessage(probe).contains("pause at step \(step) is already pending") { return id }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+        XCTFail("the stop point at \(step) was not set")
+        return id
+    }
+
     private func errorMessage(_ answer: JSON) -> String { answer["error"]?["message"]?.stringValue ?? "" }
 
     func testPauseAtStepLandsExactlyThereWithTheParametersOfARunOfThatLength() throws {
         let h = try harness(models: 2)
         let (run, early) = try startPaused(h, steps: 4000)
         let k = early + 137
-        let pending = h.send("run/pause", ["run": .string(run), "atStep": .int(k)])
+        let pending = setStopPoint(h, run, k)
         XCTAssertNil(h.answerIfArrived(pending), "no answer while the run is paused before its stop point")
         XCTAssertEqual(try h.call("run/resume", ["run": .string(run)])["state"], "running")
         let answer = h.waitForAnswer(pending)
@@ -89,7 +105,7 @@ final class RunPauseAtStepTests: XCTestCase {
     func testAStopPointAtTheLastStepPausesBeforeTheRunFinishes() throws {
         let h = try harness()
         let (run, _) = try startPaused(h, steps: 300)
-        let pending = h.send("run/pause", ["run": .string(run), "atStep": 300])
+        let pending = setStopPoint(h, run, 300)
         try h.call("run/resume", ["run": .string(run)])
         let answer = h.waitForAnswer(pending)
         XCTAssertEqual(answer["result"]?["state"], "paused", "\(answer)")
@@ -113,7 +129,7 @@ final class RunPauseAtStepTests: XCTestCase {
         XCTAssertEqual(beyond["error"]?["code"], -31003)
         XCTAssertTrue(errorMessage(beyond).contains("4000 steps"), errorMessage(beyond))
 
-        let first = h.send("run/pause", ["run": .string(run), "atStep": .int(p + 50)])
+        let first = setStopPoint(h, run, p + 50)
         let second = h.answer("run/pause", ["run": .string(run), "atStep": .int(p + 20)])
         XCTAssertEqual(second["error"]?["code"], -31003, "one stop point at a time")
         XCTAssertTrue(errorMessage(second).contains("pause at step \(p + 50) is already pending"), errorMessage(second))
@@ -136,7 +152,7 @@ final class RunPauseAtStepTests: XCTestCase {
     func testARunThatEndsFirstAnswersWithTheStepItEndedAt() throws {
         let h = try harness()
         let (run, p) = try startPaused(h, steps: 4000)
-        let pending = h.send("run/pause", ["run": .string(run), "atStep": 3000])
+        let pending = setStopPoint(h, run, 3000)
         let stopped = try h.call("run/stop", ["run": .string(run)])
         XCTAssertEqual(stopped["step"], .int(p), "stopped while paused: no further step")
         let answer = h.waitForAnswer(pending)
@@ -151,8 +167,8 @@ final class RunPauseAtStepTests: XCTestCase {
         let pending = h.send("run/pause", ["run": .string(run), "atStep": .int(p + 10)])
         h.cancel(pending)
         XCTAssertEqual(h.waitForAnswer(pending)["error"]?["code"], -32800)
-        // The handler withdraws the stop point within one poll (20 ms); resume after it has surely done so.
-        Thread.sleep(forTimeInterval: 0.2)
+        // The handler withdraws the stop point within one poll (20 ms); should the run reach it first, withdrawing
+        // resumes it, so the run completes in either order.
         try h.call("run/resume", ["run": .string(run)])
         let done = finished(h, run)
         XCTAssertEqual(done?["reason"], "completed", "the run did not stop at the withdrawn step")
@@ -162,7 +178,7 @@ final class RunPauseAtStepTests: XCTestCase {
     func testACancelAfterTheAnswerLeavesThePauseStanding() throws {
         let h = try harness()
         let (run, p) = try startPaused(h, steps: 1000)
-        let pending = h.send("run/pause", ["run": .string(run), "atStep": .int(p + 10)])
+        let pending = setStopPoint(h, run, p + 10)
         try h.call("run/resume", ["run": .string(run)])
         XCTAssertEqual(h.waitForAnswer(pending)["result"]?["step"], .int(p + 10))
         h.cancel(pending)  // the request is over: nothing to cancel
@@ -170,6 +186,21 @@ final class RunPauseAtStepTests: XCTestCase {
         let status = try h.call("run/status", ["run": .string(run)])
         XCTAssertEqual(status["state"], "paused")
         XCTAssertEqual(status["step"], .int(p + 10))
+        try h.call("run/stop", ["run": .string(run)])
+    }
+
+    func testResumeAnswersWhenAStopPointPausesTheRunAgainAtOnce() throws {
+        let h = try harness()
+        let (run, p) = try startPaused(h, steps: 4000)
+        let pending = setStopPoint(h, run, p + 1)
+        // One step and paused again: run/resume must see the new step rather than wait (30 s) for a state other than
+        // paused. The 10 s limit is a hang guard, not a timing: the answer comes within milliseconds.
+        let resumed = h.answer("run/resume", ["run": .string(run)], timeout: 10)
+        XCTAssertNil(resumed["error"], "\(resumed)")
+        let state = resumed["result"]?["state"]?.stringValue, step = resumed["result"]?["step"]
+        XCTAssertTrue((state == "running" && step == .int(p)) || (state == "paused" && step == .int(p + 1)),
+                      "seen running before its step, or paused again after it: \(resumed)")
+        XCTAssertEqual(h.waitForAnswer(pending)["result"]?["step"], .int(p + 1))
         try h.call("run/stop", ["run": .string(run)])
     }
 }
