@@ -45,8 +45,9 @@ public struct RunStatus: Sendable, Equatable, JSONEncodable {
 /// function, applies the ``Optimizer``, and reports each step to the ``RunStore`` (every step) and
 /// an ``EventSink`` (which may coalesce), never blocking on either.
 ///
-/// Control is prompt: ``pause()`` and ``stop()`` take effect at the end of the current step; a stop
-/// while the run waits for data cancels the pipeline and ends the run at once. Step events carry the
+/// Control is prompt: ``pause()`` and ``stop()`` take effect at the end of the current step;
+/// ``pause(atStep:)`` at the end of a given one (through the same pause); a stop while the run waits for
+/// data cancels the pipeline and ends the run at once. Step events carry the
 /// 0-based step index (the optimizer's update index t), rank 0, the data wait measured by the
 /// pipeline and the compute time (gradient + update) measured here; samplesPerSecond is
 /// rows / (wait + compute). A non-finite loss is recorded and ends the run as `diverged` before
@@ -157,7 +158,8 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
                      deadline: Date(timeIntervalSinceNow: timeout)) { c, ready -> PauseAtStepOutcome? in
             guard ready else { return nil }
             if c.state == .paused && c.step == step { return .paused }
-            if c.state == .finished && c.step < step { return .finished(step: c.step) }
+            // A run that diverges at the stop point's step ends there without pausing: finished, too.
+            if c.state == .finished { return .finished(step: c.step) }
             return .overtaken(step: c.step)
         }
     }
@@ -378,7 +380,7 @@ public enum RunControlError: Error, Sendable, Equatable, CustomStringConvertible
 public enum PauseAtStepOutcome: Sendable, Equatable {
     /// The run is paused right after the stop point's step.
     case paused
-    /// The run ended (completed, stopped, diverged, failed) after `step` steps, before the stop point.
+    /// The run ended (completed, stopped, diverged, failed) after `step` steps, before pausing at the stop point.
     case finished(step: Int)
     /// The run went past the stop point without pausing there (a `resume()` came between the stop point and
     /// the pause); it is at `step` now.

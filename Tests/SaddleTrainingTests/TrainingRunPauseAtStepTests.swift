@@ -1,5 +1,6 @@
 import Foundation
 import SaddleModels
+import Synchronization
 import XCTest
 
 @testable import SaddleTraining
@@ -108,5 +109,24 @@ final class TrainingRunPauseAtStepTests: XCTestCase {
         run.stop()
         XCTAssertEqual(wait(run, atStep: 15), .finished(step: 3), "stopped while paused at 3, before 15")
         XCTAssertThrowsError(try run.pause(atStep: 18)) { XCTAssertEqual($0 as? RunControlError, .finished(step: 3)) }
+    }
+
+    func testARunThatDivergesAtTheStopPointEndsThere() throws {
+        let calls = Mutex(0)
+        // A finite loss for steps 0…3, NaN at step 4: the run ends diverged after 5 steps, the update of step 4 not applied.
+        let gradient: GradientFunction<Double> = { params, batch, grad in
+            let call = calls.withLock { c in defer { c += 1 }; return c }
+            let loss = try Quadratic.function()(params, batch, &grad)
+            return call == 4 ? .nan : loss
+        }
+        let pipeline = try DataPipeline(source: labelledSource(samples: 12, classes: 3),
+                                        config: PipelineConfig(batchSize: 3), seed: 1)
+        let run = TrainingRun(id: "d", parameters: Quadratic.p0, gradient: gradient, pipeline: pipeline, optimizer: sgd,
+                              length: .steps(20), seed: 0)
+        try run.pause(atStep: 5)
+        try run.start()
+        XCTAssertEqual(wait(run, atStep: 5), .finished(step: 5))
+        XCTAssertEqual(run.status.finish, .diverged(step: 4))
+        XCTAssertEqual(run.parameters, byHand(4))
     }
 }

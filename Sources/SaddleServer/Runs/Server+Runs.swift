@@ -126,8 +126,8 @@ extension Server {
         }
         while true {
             let outcome = run.training.waitForPause(atStep: step, timeout: Self.stopPointPollSeconds)
-            // Checked after the wait too: a cancelled request's answer is already out, so a pause it reached
-            // meanwhile is undone rather than left for nobody.
+            // Checked after each wait, whatever it brought: the connection has answered a cancelled request at
+            // once, so a pause reached meanwhile is undone rather than left for nobody.
             if context.cancellation.isCancelled, run.training.withdrawPause(atStep: step) { throw .requestCancelled }
             guard let outcome else { continue }
             switch outcome {
