@@ -45,8 +45,9 @@ public struct RunStatus: Sendable, Equatable, JSONEncodable {
 /// function, applies the ``Optimizer``, and reports each step to the ``RunStore`` (every step) and
 /// an ``EventSink`` (which may coalesce), never blocking on either.
 ///
-/// Control is prompt: ``pause()`` and ``stop()`` take effect at the end of the current step; a stop
-/// while the run waits for data cancels the pipeline and ends the run at once. Step events carry the
+/// Control is prompt: ``pause()`` and ``stop()`` take effect at the end of the current step;
+/// ``pause(atStep:)`` at the end of a given one (through the same pause); a stop while the run waits for
+/// data cancels the pipeline and ends the run at once. Step events carry the
 /// 0-based step index (the optimizer's update index t), rank 0, the data wait measured by the
 /// pipeline and the compute time (gradient + update) measured here; samplesPerSecond is
 /// rows / (wait + compute). A non-finite loss is recorded and ends the run as `diverged` before
@@ -101,10 +102,75 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
     }
 
     /// Pauses at the end of the current step. No effect unless running.
-    public func pause() { control.withLock(notify: true) { $0.pauseRequested = true } }
+    public func pause() {
+        control.withLock(notify: true) { c in
+            c.pauseRequested = true
+            c.stopPointPause = nil  // the pause is this caller's too now: withdrawing the stop point keeps it
+        }
+    }
+
+    /// Sets a stop point: the run pauses right after completing step `step` (so ``status`` then says
+    /// `step` and ``parameters`` are those after exactly `step` updates), through the same path as
+    /// ``pause()``. `step == totalSteps` pauses after the last step, before the run finishes. One stop point
+    /// at a time; a ``pause()`` meanwhile pauses the run early and leaves the stop point pending, so the run
+    /// still pauses there after ``resume()``. Wait for it with ``waitForPause(atStep:timeout:)``.
+    /// - Throws, in this order of checks: ``RunControlError/finished(step:)`` once the run has ended;
+    ///   ``RunControlError/pausePending(atStep:)`` while a stop point is pending;
+    ///   ``RunControlError/stepReached(current:requested:)`` when `step` steps are already done;
+    ///   ``RunControlError/beyondEnd(totalSteps:requested:)`` when `step > totalSteps`.
+    public func pause(atStep step: Int) throws(RunControlError) {
+        let total = totalSteps
+        let refusal: RunControlError? = control.withLock { c in
+            if c.state == .finished { return .finished(step: c.step) }
+            if let pending = c.pauseAtStep { return .pausePending(atStep: pending) }
+            if c.step >= step { return .stepReached(current: c.step, requested: step) }
+            if step > total { return .beyondEnd(totalSteps: total, requested: step) }
+            c.pauseAtStep = step
+            return nil
+        }
+        if let refusal { throw refusal }
+    }
+
+    /// Withdraws the stop point `step` set by ``pause(atStep:)``, so that the run keeps going: while it is
+    /// pending it is dropped; once the run has reached it and paused (or is pausing) there for it alone, the
+    /// run is resumed. Returns false when there is nothing to withdraw: the run has ended, went past the step,
+    /// or pauses there for a ``pause()`` too (that pause stands).
+    @discardableResult
+    public func withdrawPause(atStep step: Int) -> Bool {
+        control.withLock(notify: true) { c in
+            if c.pauseAtStep == step {
+                c.pauseAtStep = nil
+                return true
+            }
+            guard c.stopPointPause == step, c.pauseRequested, c.finished == nil else { return false }
+            c.pauseRequested = false
+            c.stopPointPause = nil
+            return true
+        }
+    }
+
+    /// Waits up to `timeout` seconds for the run to pause at the stop point `step` (``pause(atStep:)``);
+    /// nil when the time passes first, so that a caller can check for cancellation between waits.
+    public func waitForPause(atStep step: Int, timeout: Double) -> PauseAtStepOutcome? {
+        // The run thread does not broadcast after every step (it would cost a wake-up per step), so a
+        // stop point overtaken by a resume is seen at the deadline; pausing and finishing broadcast.
+        control.wait(until: { c in c.state == .finished || c.step > step || (c.state == .paused && c.step == step) },
+                     deadline: Date(timeIntervalSinceNow: timeout)) { c, ready -> PauseAtStepOutcome? in
+            guard ready else { return nil }
+            if c.state == .paused && c.step == step { return .paused }
+            // A run that diverges at the stop point's step ends there without pausing: finished, too.
+            if c.state == .finished { return .finished(step: c.step) }
+            return .overtaken(step: c.step)
+        }
+    }
 
     /// Resumes a paused run.
-    public func resume() { control.withLock(notify: true) { $0.pauseRequested = false } }
+    public func resume() {
+        control.withLock(notify: true) { c in
+            c.pauseRequested = false
+            c.stopPointPause = nil
+        }
+    }
 
     /// Stops at the end of the current step (or at once while waiting for data or paused).
     public func stop() {
@@ -199,15 +265,23 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
             lastLoss = loss
             step += 1
             let epoch = loaded.epoch
-            control.withLock { c in
+            let stopPoint = control.withLock { c -> Bool in
                 c.step = step
                 c.epoch = epoch
                 c.lastLoss = loss
+                // A stop point turns into a pause request: the pause itself is `checkControl`'s, as for `pause()`.
+                guard c.pauseAtStep == step, loss.isFinite else { return false }
+                c.pauseAtStep = nil
+                if !c.pauseRequested { c.stopPointPause = step }
+                c.pauseRequested = true
+                return true
             }
             if !loss.isFinite {
                 reason = .diverged(step: step - 1)
                 break run
             }
+            // After the last step the loop ends before checking control again: pause here for a stop point there.
+            if stopPoint && step == totalSteps, case .stop = checkControl(params: &params) { reason = .stopped; break }
         }
         pipeline.cancel()
         if let store {
@@ -261,6 +335,11 @@ struct RunControl<T: Sendable> {
     var epoch = 0
     var lastLoss: Double?
     var pauseRequested = false
+    /// A stop point set by ``TrainingRun/pause(atStep:)``: after completing this step the run requests its pause.
+    var pauseAtStep: Int?
+    /// The step of a stop point that requested the current pause by itself (no ``TrainingRun/pause()`` shares
+    /// it), so that withdrawing the stop point can resume the run; cleared by `pause()` and `resume()`.
+    var stopPointPause: Int?
     var stopRequested = false
     /// Set by ``TrainingRun/replaceParameters(_:)``; the run thread takes `parameters` over on resuming.
     var parametersReplaced = false
@@ -273,13 +352,39 @@ public enum RunControlError: Error, Sendable, Equatable, CustomStringConvertible
     case notPaused(RunState)
     /// A parameter vector of the wrong length.
     case parameterCount(expected: Int, got: Int)
+    /// ``TrainingRun/pause(atStep:)``: the run has ended, after this many steps.
+    case finished(step: Int)
+    /// ``TrainingRun/pause(atStep:)``: the run has already completed `current` ≥ `requested` steps.
+    case stepReached(current: Int, requested: Int)
+    /// ``TrainingRun/pause(atStep:)``: the run ends after `totalSteps` < `requested` steps.
+    case beyondEnd(totalSteps: Int, requested: Int)
+    /// ``TrainingRun/pause(atStep:)``: a stop point at this step is pending already.
+    case pausePending(atStep: Int)
 
     public var description: String {
         switch self {
         case .notPaused(let state): return "the run is \(state.rawValue), not paused"
         case .parameterCount(let expected, let got): return "expected \(expected) parameters, got \(got)"
+        case .finished(let step): return "the run has finished, at step \(step)"
+        case .stepReached(let current, let requested):
+            return "the run is at step \(current), past atStep \(requested); atStep must be greater than \(current)"
+        case .beyondEnd(let total, let requested):
+            return "the run ends after \(total) steps, before atStep \(requested); atStep must be at most \(total)"
+        case .pausePending(let step):
+            return "a pause at step \(step) is already pending; wait for it, or cancel that request first"
         }
     }
+}
+
+/// How a wait for a stop point (``TrainingRun/pause(atStep:)``) ended.
+public enum PauseAtStepOutcome: Sendable, Equatable {
+    /// The run is paused right after the stop point's step.
+    case paused
+    /// The run ended (completed, stopped, diverged, failed) after `step` steps, before pausing at the stop point.
+    case finished(step: Int)
+    /// The run went past the stop point without pausing there (a `resume()` came between the stop point and
+    /// the pause); it is at `step` now.
+    case overtaken(step: Int)
 }
 
 /// What only the run thread uses, handed over once by ``TrainingRun/start()``.

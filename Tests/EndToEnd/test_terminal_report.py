@@ -84,6 +84,9 @@ def test_run_without_a_terminal_prints_plain_progress_and_the_final_verdict(tmp_
     assert steps and steps[-1] == 300 and steps == sorted(steps), out.stdout
     curvature = re.findall(r"^curvature at step (\d+): λ_max (\S+)  λ_min (\S+)$", out.stdout, re.M)
     assert curvature and curvature[-1][0] == "300", out.stdout
+    # Checkpoints pause the run exactly at their step (run/pause atStep), never some steps after it.
+    assert all(int(step) % 100 == 0 for step, _, _ in curvature), out.stdout
+    assert [int(step) for step, _, _ in curvature] == sorted({int(step) for step, _, _ in curvature}), out.stdout
     # λ_max of this tanh net at its final weights is ~11.3 (dense-free check: Lanczos at 1e-3 must be positive and
     # above |λ_min|, the spectrum of a fitting MSE net being dominated by its Gauss-Newton part).
     assert float(curvature[-1][1]) > 1 and float(curvature[-1][1]) > abs(float(curvature[-1][2]))

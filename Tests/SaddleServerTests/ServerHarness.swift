@@ -75,3 +75,39 @@ final class ServerHarness: @unchecked Sendable {
         return notifications.filter { $0["method"]?.stringValue == method }
     }
 }
+
+/// Requests left in flight while others are made (e.g. a `run/pause` with `atStep`).
+extension ServerHarness {
+    /// Sends a request without waiting; returns its id for ``waitForAnswer(_:timeout:)`` and ``cancel(_:)``.
+    func send(_ method: String, _ params: JSON? = nil) -> Int64 {
+        let id = nextID
+        nextID += 1
+        var message: [String: JSON] = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method)]
+        if let params { message["params"] = params }
+        FrameEncoder.encode(try! JSON.object(message).serialized()).withUnsafeBytes { connection.receive($0) }
+        return id
+    }
+
+    /// The answer to request `id` if it has come (without waiting).
+    func answerIfArrived(_ id: Int64) -> JSON? {
+        pump()
+        return answers.removeValue(forKey: id)
+    }
+
+    /// Waits for the answer to request `id`.
+    func waitForAnswer(_ id: Int64, timeout: TimeInterval = 60) -> JSON {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let answer = answerIfArrived(id) { return answer }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+        XCTFail("no answer to request \(id) within \(timeout) s")
+        return .null
+    }
+
+    /// Sends `$/cancelRequest` for request `id`.
+    func cancel(_ id: Int64) {
+        let message: JSON = ["jsonrpc": "2.0", "method": "$/cancelRequest", "params": ["id": .int(id)]]
+        FrameEncoder.encode(try! message.serialized()).withUnsafeBytes { connection.receive($0) }
+    }
+}

@@ -103,32 +103,48 @@ final class LiveRun: Sendable {
         changed.unlock()
     }
 
-    /// Drives the run to its end: every `tick` seconds (and on each change) calls `present`; every
-    /// `checkpointEvery` steps (nil: never while training) pauses the run, measures λ_max/λ_min and
-    /// resumes it; at the end measures them once more (unless a checkpoint already did at the last step)
-    /// and waits (up to `finalWait` s) for the final `run/diagnosis`. Returns early when interrupted.
+    /// Drives the run to its end: every `tick` seconds (and on each change) calls `present`; at every
+    /// multiple of `checkpointEvery` steps before the last (nil: never while training) the run pauses exactly
+    /// there (`run/pause` with `atStep`, requested as soon as the previous checkpoint is done and answered
+    /// while the run trains on), λ_max/λ_min are measured and the run resumes; at the end they are measured
+    /// once more and the final `run/diagnosis` is awaited (up to `finalWait` s). Returns early when interrupted.
     func drive(client: DaemonClient, status: JSON, checkpointEvery: Int?, tick: TimeInterval = 0.1,
                finalWait: TimeInterval = 300, present: (RunSnapshot) -> Void) {
         let model = status["model"] ?? .null, dataset = status["dataset"] ?? .null
         let run = status["run"]?.stringValue ?? ""
-        var nextCheckpoint = checkpointEvery ?? Int.max
+        let total = Int(status["totalSteps"]?.int64Value ?? 0)
+        var pending = false
+        // The end measurement covers the last step, so checkpoints stop short of it.
+        func schedule(_ step: Int) {
+            guard step < total else { return }
+            requestPause(client: client, run: run, atStep: step)
+            pending = true
+        }
+        if let every = checkpointEvery { schedule(every) }
         while true {
             waitForChange(timeout: tick)
             let s = snapshot
             if s.interrupted { return }
             present(s)
             if s.finished != nil { break }
-            guard s.completed >= nextCheckpoint, let every = checkpointEvery else { continue }
-            let pausedAt = Date()
-            guard let paused = try? client.call("run/pause", ["run": .string(run)]) else {
-                nextCheckpoint = Int.max  // finished meanwhile: the end measurement follows
+            guard pending, let answer = checkpointAnswer.withLock({ a in defer { a = nil }; return a }) else { continue }
+            pending = false
+            guard let every = checkpointEvery else { continue }
+            guard case .success(let paused) = answer, let step = paused["step"]?.int64Value.map({ Int($0) }) else {
+                // Refused: the run ended first (the end measurement follows), or it was past the step already
+                // (a fast run and a short interval): then the next multiple after where it is.
+                let now = try? client.call("run/status", ["run": .string(run)])
+                if now?["state"]?.stringValue != "finished", let at = now?["step"]?.int64Value {
+                    schedule((Int(at) / every + 1) * every)
+                }
                 continue
             }
-            let step = Int(paused["step"]?.int64Value ?? Int64(s.completed))
+            let pausedAt = Date()
             measureEigen(client: client, model: model, dataset: dataset, step: step)
+            // The next stop point goes out before the resume, so that even a short interval is rarely missed.
+            schedule((step / every + 1) * every)
             _ = try? client.call("run/resume", ["run": .string(run)])
             update { $0.pausedSeconds += Date().timeIntervalSince(pausedAt) }
-            nextCheckpoint = (step / every + 1) * every
         }
         let s = snapshot
         let last = Int(s.finished?["steps"]?.int64Value ?? Int64(s.completed))
@@ -141,6 +157,24 @@ final class LiveRun: Sendable {
             waitForChange(timeout: tick)
         }
         present(snapshot)
+    }
+
+    /// The answer to the pending checkpoint pause, once it has come (taken by ``drive``).
+    private let checkpointAnswer = Mutex<Result<JSON, any Error>?>(nil)
+
+    /// `run/pause` with `atStep` on a thread of its own, so that ``drive`` keeps presenting progress while the run
+    /// trains up to the checkpoint; the answer wakes ``drive``. A run that ends first answers with an error (and
+    /// one stopped on Ctrl-C does so too, so the thread never outlives the run).
+    private func requestPause(client: DaemonClient, run: String, atStep step: Int) {
+        let thread = Thread { [self] in
+            let answer = Result { try client.call("run/pause", ["run": .string(run), "atStep": .int(step)]) }
+            changed.lock()
+            checkpointAnswer.withLock { $0 = answer }
+            changed.broadcast()
+            changed.unlock()
+        }
+        thread.name = "saddle checkpoint"
+        thread.start()
     }
 
     /// One cheap `curvature/eigen` at the model's current parameters; failures are skipped (the

@@ -21,7 +21,7 @@ struct Report: ParsableCommand {
     @Option(name: .long, help: "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
     var socket: String?
     @Option(name: [.short, .long], help: "The HTML file to write.") var output: String = "report.html"
-    @Option(name: .long, help: "Measure λ_max/λ_min every K steps (default: a tenth of the run).") var curvatureEvery: Int?
+    @Option(name: .long, help: "Measure λ_max/λ_min every K steps, pausing the run exactly at each multiple of K (default: a tenth of the run).") var curvatureEvery: Int?
 
     func validate() throws {
         guard (runFile == nil) != (runID == nil) else { throw ValidationError("give exactly one of RUNFILE or --run ID") }

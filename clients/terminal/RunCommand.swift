@@ -17,7 +17,7 @@ struct Run: ParsableCommand {
             """)
 
     @Argument(help: "The run file (JSON, protocol/runfile.md).") var runFile: String
-    @Option(name: .long, help: "Also measure λ_max/λ_min every N steps (pausing the run); default: only at the end.")
+    @Option(name: .long, help: "Also measure λ_max/λ_min every N steps (the run pauses exactly at each multiple of N); default: only at the end.")
     var curvatureEvery: Int?
     @Option(name: .long, help: "Plain output: a progress line every N steps (default: a twentieth of the run).")
     var every: Int?

@@ -30,6 +30,30 @@ enum AnyTrainingRun: Sendable {
         }
     }
 
+    /// See ``TrainingRun/pause(atStep:)``.
+    func pause(atStep step: Int) throws(RunControlError) {
+        switch self {
+        case .float(let r): try r.pause(atStep: step)
+        case .double(let r): try r.pause(atStep: step)
+        }
+    }
+
+    /// See ``TrainingRun/withdrawPause(atStep:)``.
+    func withdrawPause(atStep step: Int) -> Bool {
+        switch self {
+        case .float(let r): return r.withdrawPause(atStep: step)
+        case .double(let r): return r.withdrawPause(atStep: step)
+        }
+    }
+
+    /// See ``TrainingRun/waitForPause(atStep:timeout:)``.
+    func waitForPause(atStep step: Int, timeout: Double) -> PauseAtStepOutcome? {
+        switch self {
+        case .float(let r): return r.waitForPause(atStep: step, timeout: timeout)
+        case .double(let r): return r.waitForPause(atStep: step, timeout: timeout)
+        }
+    }
+
     func resume() {
         switch self {
         case .float(let r): r.resume()

@@ -9,8 +9,9 @@ extension Server {
         table.register(RunStart.self, execution: .background) { params, context in
             try self.startRun(params, connection: context.connection)
         }
-        table.register(RunPause.self, execution: .background) { params, _ in
+        table.register(RunPause.self, execution: .background) { params, context in
             let run = try self.controllableRun(params.run, action: "pause")
+            if let step = params.atStep { return try self.pause(run, atStep: step, context: context) }
             switch run.training.status.state {
             case .paused: throw RPCError.invalidState("run \(params.run) is already paused; run/resume continues it")
             case .finished: throw self.finishedError(run, action: "pause")
@@ -28,8 +29,14 @@ extension Server {
             case .finished: throw self.finishedError(run, action: "resume")
             case .created, .running: throw RPCError.invalidState("run \(params.run) is not paused; only a paused run can be resumed")
             }
+            let pausedAt = run.training.status.step
             run.training.resume()
-            _ = waitFor(seconds: Self.controlWaitSeconds) { run.training.status.state != .paused }
+            // A resumed run takes a step before it can pause again, so a new step means it has resumed even if a
+            // stop point (`run/pause` with `atStep`) has paused it again meanwhile.
+            _ = waitFor(seconds: Self.controlWaitSeconds) {
+                let status = run.training.status
+                return status.state != .paused || status.step != pausedAt
+            }
             return run.statusJSON
         }
         table.register(RunStop.self, execution: .background) { params, _ in
@@ -98,7 +105,43 @@ extension Server {
     /// the end of the current step).
     static let controlWaitSeconds = 30.0
 
+    /// How often a `run/pause` with `atStep` checks for cancellation while it waits (well under the 100 ms
+    /// a cancelled request gets).
+    static let stopPointPollSeconds = 0.02
+
     // MARK: Handlers
+
+    /// `run/pause` with `atStep`: sets the stop point and answers once the run has paused there (no time
+    /// limit: it may be minutes away). Cancelling the request withdraws the stop point (and undoes a pause
+    /// there that no plain `run/pause` shares), so the run keeps going.
+    private func pause(_ run: ActiveRun, atStep step: Int, context: RequestContext) throws(RPCError) -> JSON {
+        let id = run.entry.runId
+        do throws(RunControlError) {
+            try run.training.pause(atStep: step)
+        } catch {
+            switch error {
+            case .finished: throw finishedError(run, action: "pause")
+            default: throw .invalidState("run \(id): \(error)")
+            }
+        }
+        while true {
+            let outcome = run.training.waitForPause(atStep: step, timeout: Self.stopPointPollSeconds)
+            // Checked after each wait, whatever it brought: the connection has answered a cancelled request at
+            // once, so a pause reached meanwhile is undone rather than left for nobody.
+            if context.cancellation.isCancelled, run.training.withdrawPause(atStep: step) { throw .requestCancelled }
+            guard let outcome else { continue }
+            switch outcome {
+            case .paused:
+                run.writeBack()
+                return run.statusJSON
+            case .finished(let at):
+                let reason = run.training.status.finish?.name ?? "finished"
+                throw .invalidState("run \(id) finished (\(reason)) at step \(at) before reaching atStep \(step)")
+            case .overtaken(let at):
+                throw .invalidState("run \(id) was resumed before it paused at step \(step); it is at step \(at)")
+            }
+        }
+    }
 
     /// The model and data set a run trains: from the workspace, or created now from a run file.
     private func runInputs(_ params: RunStart.Params) throws(RPCError) -> (Workspace.ModelEntry, Workspace.DatasetEntry) {
