@@ -6,11 +6,7 @@ import XCTest
 @testable import SaddleServer
 
 final class RunMethodsTests: XCTestCase {
-    /// 2-8-1 tanh network with binary cross-entropy: XOR is learnable by it, and fast (microseconds per step).
-    private let xorSpec: JSON = [
-        "input": 2, "layers": [["kind": "dense", "units": 8, "activation": "tanh"], ["kind": "dense", "units": 1]],
-        "loss": "binaryCrossEntropy", "seed": 1,
-    ]
+    private let xorSpec = ServerHarness.xorSpec
 
     /// A harness holding an XOR data set "d1" (64 noisy corners) and one model per `models`.
     private func harness(models: Int = 1, configuration: ServerConfiguration = ServerConfiguration()) throws -> ServerHarness {
@@ -29,17 +25,8 @@ final class RunMethodsTests: XCTestCase {
         return try XCTUnwrap(status["run"]?.stringValue)
     }
 
-    /// Waits for the run's `run/finished` notification.
     private func finished(_ h: ServerHarness, _ run: String, timeout: Double = 30) -> JSON? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let n = h.notifications("run/finished").first(where: { $0["params"]?["run"]?.stringValue == run }) {
-                return n["params"]
-            }
-            Thread.sleep(forTimeInterval: 0.005)
-        }
-        XCTFail("no run/finished for \(run) within \(timeout) s")
-        return nil
+        h.finished(run, timeout: timeout)
     }
 
     private func steps(_ h: ServerHarness, _ run: String) -> [JSON] {

@@ -8,11 +8,7 @@ import XCTest
 /// run with a plain `run/pause` (wherever it lands, step p) and sets the stop point while it is paused, so the
 /// outcome does not depend on how fast the run trains.
 final class RunPauseAtStepTests: XCTestCase {
-    /// 2-8-1 tanh network with binary cross-entropy on noisy XOR: microseconds per step.
-    private let xorSpec: JSON = [
-        "input": 2, "layers": [["kind": "dense", "units": 8, "activation": "tanh"], ["kind": "dense", "units": 1]],
-        "loss": "binaryCrossEntropy", "seed": 1,
-    ]
+    private let xorSpec = ServerHarness.xorSpec
 
     /// A harness with an XOR data set "d1" and `models` models of the same spec (so the same initial weights).
     private func harness(models: Int = 1) throws -> ServerHarness {
@@ -44,15 +40,7 @@ final class RunPauseAtStepTests: XCTestCase {
     }
 
     private func finished(_ h: ServerHarness, _ run: String, timeout: Double = 30) -> JSON? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let n = h.notifications("run/finished").first(where: { $0["params"]?["run"]?.stringValue == run }) {
-                return n["params"]
-            }
-            Thread.sleep(forTimeInterval: 0.005)
-        }
-        XCTFail("no run/finished for \(run) within \(timeout) s")
-        return nil
+        h.finished(run, timeout: timeout)
     }
 
     /// Sends `run/pause` with `atStep: step` (answered later) and returns its id once the stop point is surely set:

@@ -15,6 +15,12 @@ final class ServerHarness: @unchecked Sendable {
     /// Notifications received so far, in order.
     private(set) var notifications: [JSON] = []
 
+    /// 2-8-1 tanh network with binary cross-entropy: XOR is learnable by it, and fast (microseconds per step).
+    static let xorSpec: JSON = [
+        "input": 2, "layers": [["kind": "dense", "units": 8, "activation": "tanh"], ["kind": "dense", "units": 1]],
+        "loss": "binaryCrossEntropy", "seed": 1,
+    ]
+
     init(configuration: ServerConfiguration = ServerConfiguration()) {
         server = Server(configuration: configuration)
         connection = server.makeConnection(sink: sink) { _ in }
@@ -69,6 +75,20 @@ final class ServerHarness: @unchecked Sendable {
     }
 
     /// Notifications named `method` received so far (after waiting `wait` seconds for more).
+    /// Waits for run `run`'s `run/finished` notification and returns its params (nil, and a test failure, when
+    /// none came within `timeout` seconds).
+    func finished(_ run: String, timeout: Double = 30) -> JSON? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let n = notifications("run/finished").first(where: { $0["params"]?["run"]?.stringValue == run }) {
+                return n["params"]
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        XCTFail("no run/finished for \(run) within \(timeout) s")
+        return nil
+    }
+
     func notifications(_ method: String, wait: TimeInterval = 0) -> [JSON] {
         if wait > 0 { Thread.sleep(forTimeInterval: wait) }
         pump()

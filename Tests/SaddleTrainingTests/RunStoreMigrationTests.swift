@@ -19,46 +19,6 @@ final class RunStoreMigrationTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// The version-1 schema exactly as saddled wrote it before schema version 2 (copied here on purpose:
-    /// the test must keep creating old stores after the code's DDL moves on).
-    private static let v1DDL = """
-        CREATE TABLE runs (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('own', 'ingested')),
-            state TEXT NOT NULL,
-            config TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL,
-            finish_reason TEXT,
-            finish_message TEXT
-        );
-        CREATE TABLE steps (
-            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-            rank INTEGER NOT NULL,
-            step INTEGER NOT NULL,
-            epoch INTEGER NOT NULL,
-            loss REAL,
-            grad_norm REAL,
-            lr REAL,
-            data_wait REAL,
-            compute REAL,
-            throughput REAL,
-            fingerprint TEXT,
-            label_histogram TEXT,
-            PRIMARY KEY (run_id, rank, step)
-        ) WITHOUT ROWID;
-        CREATE TABLE diagnoses (
-            id INTEGER PRIMARY KEY,
-            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-            step INTEGER,
-            verdict TEXT NOT NULL,
-            detail TEXT NOT NULL,
-            created_at REAL NOT NULL
-        );
-        CREATE INDEX diagnoses_by_run ON diagnoses (run_id, step);
-        """
-
     private func sql(_ file: String, _ text: String) {
         var db: OpaquePointer?
         XCTAssertEqual(sqlite3_open(file, &db), SQLITE_OK)
@@ -97,7 +57,7 @@ final class RunStoreMigrationTests: XCTestCase {
         }
         sql(file, """
             PRAGMA journal_mode = WAL;
-            BEGIN; \(Self.v1DDL)
+            BEGIN; \(FrozenSchemas.v1)
             INSERT INTO runs VALUES ('r1', 'old', 'ingested', 'running', '{"source":"run/ingest"}', 1.0, 2.0, NULL, NULL);
             INSERT INTO runs VALUES ('r2', 'older', 'own', 'finished', 'null', 0.5, 0.75, 'completed', NULL);
             INSERT INTO steps VALUES \(rows.joined(separator: ", "));

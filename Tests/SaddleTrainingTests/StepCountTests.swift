@@ -161,48 +161,6 @@ final class StepCountTests: XCTestCase {
         try assertCount(reopened, path, "in", 80)
     }
 
-    /// The version-2 schema exactly as saddled wrote it (version 1's tables, then the two step columns that
-    /// version 2 added), copied here on purpose: the test must keep creating old stores after the code moves on.
-    private static let v2DDL = """
-        CREATE TABLE runs (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('own', 'ingested')),
-            state TEXT NOT NULL,
-            config TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL,
-            finish_reason TEXT,
-            finish_message TEXT
-        );
-        CREATE TABLE steps (
-            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-            rank INTEGER NOT NULL,
-            step INTEGER NOT NULL,
-            epoch INTEGER NOT NULL,
-            loss REAL,
-            grad_norm REAL,
-            lr REAL,
-            data_wait REAL,
-            compute REAL,
-            throughput REAL,
-            fingerprint TEXT,
-            label_histogram TEXT,
-            PRIMARY KEY (run_id, rank, step)
-        ) WITHOUT ROWID;
-        CREATE TABLE diagnoses (
-            id INTEGER PRIMARY KEY,
-            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-            step INTEGER,
-            verdict TEXT NOT NULL,
-            detail TEXT NOT NULL,
-            created_at REAL NOT NULL
-        );
-        CREATE INDEX diagnoses_by_run ON diagnoses (run_id, step);
-        ALTER TABLE steps ADD COLUMN allreduce REAL;
-        ALTER TABLE steps ADD COLUMN world_size INTEGER;
-        """
-
     func testVersion2StoreMigratesToVersion3WithBackfilledCounts() throws {
         let path = file("v2.sqlite")
         // Three runs: ddp with 2 ranks × 150 steps, one with 7 steps, one with none.
@@ -215,7 +173,7 @@ final class StepCountTests: XCTestCase {
         for s in 0..<7 { steps.append("('small', 0, \(s), 0, 1.0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)") }
         exec(path, """
             PRAGMA journal_mode = WAL;
-            BEGIN; \(Self.v2DDL)
+            BEGIN; \(FrozenSchemas.v2)
             INSERT INTO runs VALUES ('ddp', 'ddp', 'ingested', 'running', 'null', 1.0, 2.0, NULL, NULL);
             INSERT INTO runs VALUES ('small', 'small', 'own', 'finished', 'null', 0.5, 0.75, 'completed', NULL);
             INSERT INTO runs VALUES ('empty', 'empty', 'own', 'created', 'null', 0.25, 0.25, NULL, NULL);
