@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// Input arrives through ``receive(_:)`` from one reader (the transport); output leaves through
 /// one ``OutputChannel``. Handlers marked ``Execution/background`` run on threads of their own,
-/// so a slow request never holds up others and responses may leave out of order.
+/// so a slow request never holds up others and responses may leave out of order; ``Execution/staged``
+/// handlers take effect on the reader thread, in message order, and finish on a thread of their own.
 public final class Connection: Sendable {
     /// Settings of a connection.
     public struct Configuration: Sendable {
@@ -190,7 +191,7 @@ public final class Connection: Sendable {
             return
         }
         let token = CancellationToken()
-        let background = entry.execution == .background
+        let background = entry.execution != .inline
         // Inline requests finish before the next message is read, so only background ones are
         // tracked (for cancellation); an id still in flight is refused either way.
         let duplicate = state.withLock { s -> Bool in
@@ -204,27 +205,42 @@ public final class Connection: Sendable {
         }
         let context = RequestContext(
             id: id, method: method, cancellation: token, workDoneToken: params?["workDoneToken"], connection: self)
-        let run: @Sendable () -> Void = {
-            let outcome: Result<JSON, RPCError>
-            do {
-                outcome = .success(try entry.handle(params, context))
-            } catch {
-                outcome = .failure(RPCError(from: error))
-            }
+        let finish: @Sendable (Result<JSON, RPCError>) -> Void = { outcome in
             if background {
                 self.complete(id: id, outcome)
             } else {
                 self.answer(id: id, outcome, to: target)
             }
         }
-        switch entry.execution {
-        case .inline: run()
-        case .background:
-            let thread = Thread(block: run)
+        let onThread: @Sendable (@escaping @Sendable () throws -> JSON) -> Void = { body in
+            let thread = Thread { finish(Self.outcome(of: body)) }
             thread.name = "saddle \(method)"
             thread.stackSize = 8 << 20
             thread.start()
         }
+        switch entry.execution {
+        case .inline, .staged:
+            // A staged method's start runs here, in message order; only its finish goes to a thread.
+            do {
+                switch try entry.handle(params, context) {
+                case .done(let result): finish(.success(result))
+                case .then(let rest): onThread(rest)
+                }
+            } catch {
+                finish(.failure(RPCError(from: error)))
+            }
+        case .background:
+            onThread {
+                switch try entry.handle(params, context) {
+                case .done(let result): return result
+                case .then(let rest): return try rest()
+                }
+            }
+        }
+    }
+
+    private static func outcome(of body: () throws -> JSON) -> Result<JSON, RPCError> {
+        do { return .success(try body()) } catch { return .failure(RPCError(from: error)) }
     }
 
     private func complete(id: RequestID, _ outcome: Result<JSON, RPCError>) {

@@ -191,4 +191,23 @@ final class RunPauseAtStepTests: XCTestCase {
         XCTAssertEqual(h.waitForAnswer(pending)["result"]?["step"], .int(p + 1))
         try h.call("run/stop", ["run": .string(run)])
     }
+
+    func testAStopPointSentBeforeAResumeIsSetFirst() throws {
+        // `run/pause {atStep}` and `run/resume` sent back to back, without waiting: the pause's stop point is set
+        // on the reader thread before the resume lets the run go, so every one is reached exactly (as threads
+        // of their own, the resume sometimes ran first and the run went past the step: -31003).
+        let h = try harness()
+        let (run, paused) = try startPaused(h, steps: 20_000)
+        var step = paused
+        for _ in 0..<60 {
+            step += 3
+            let pause = h.send("run/pause", ["run": .string(run), "atStep": .int(step)])
+            let resume = h.send("run/resume", ["run": .string(run)])
+            let answer = h.waitForAnswer(pause, timeout: 30)
+            XCTAssertEqual(answer["result"]?["step"], .int(step), "\(answer)")
+            XCTAssertEqual(answer["result"]?["state"], "paused")
+            XCTAssertNotNil(h.waitForAnswer(resume, timeout: 30)["result"])
+        }
+        _ = try h.call("run/stop", ["run": .string(run)])
+    }
 }

@@ -106,23 +106,42 @@ final class DaemonClient: Sendable {
         arrived.unlock()
     }
 
+    /// A request sent and not yet answered (``send(_:_:)``); ``answer(_:)`` waits for it.
+    struct Pending: Sendable {
+        let id: Int64
+        let method: String
+    }
+
     /// Sends a request and waits for its answer; throws ``Failure`` for an error answer.
     @discardableResult
     func call(_ method: String, _ params: JSON = .object([:])) throws -> JSON {
+        try answer(try send(method, params))
+    }
+
+    /// Sends a request now (so it reaches the daemon before anything sent after it) without waiting.
+    func send(_ method: String, _ params: JSON = .object([:])) throws -> Pending {
         let id = state.withLock { s -> Int64 in defer { s.nextID += 1 }; return s.nextID }
         try send(["jsonrpc": "2.0", "id": .int(id), "method": .string(method), "params": params])
+        return Pending(id: id, method: method)
+    }
+
+    /// Waits for the answer to a request sent with ``send(_:_:)``; throws ``Failure`` for an error answer.
+    func answer(_ request: Pending) throws -> JSON {
         arrived.lock()
         defer { arrived.unlock() }
         while true {
-            let (answer, closed) = state.withLock { s in (s.answers.removeValue(forKey: id), s.closed) }
+            let (answer, closed) = state.withLock { s in (s.answers.removeValue(forKey: request.id), s.closed) }
             if let answer {
                 if let error = answer["error"] {
-                    throw Failure(method: method, code: error["code"]?.int64Value ?? 0,
+                    throw Failure(method: request.method, code: error["code"]?.int64Value ?? 0,
                                   message: error["message"]?.stringValue ?? "\(error)")
                 }
                 return answer["result"] ?? .null
             }
-            if closed { throw Failure(method: method, code: 0, message: process == nil ? "saddled closed the connection" : "saddled exited") }
+            if closed {
+                throw Failure(method: request.method, code: 0,
+                              message: process == nil ? "saddled closed the connection" : "saddled exited")
+            }
             arrived.wait()
         }
     }

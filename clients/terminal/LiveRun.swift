@@ -141,7 +141,8 @@ final class LiveRun: Sendable {
             }
             let pausedAt = Date()
             measureEigen(client: client, model: model, dataset: dataset, step: step)
-            // The next stop point goes out before the resume, so that even a short interval is rarely missed.
+            // The next stop point goes out before the resume, and the daemon sets it first (pause and resume take
+            // effect in the order they arrive), so even a short interval is not missed.
             schedule((step / every + 1) * every)
             _ = try? client.call("run/resume", ["run": .string(run)])
             update { $0.pausedSeconds += Date().timeIntervalSince(pausedAt) }
@@ -162,12 +163,14 @@ final class LiveRun: Sendable {
     /// The answer to the pending checkpoint pause, once it has come (taken by ``drive``).
     private let checkpointAnswer = Mutex<Result<JSON, any Error>?>(nil)
 
-    /// `run/pause` with `atStep` on a thread of its own, so that ``drive`` keeps presenting progress while the run
-    /// trains up to the checkpoint; the answer wakes ``drive``. A run that ends first answers with an error (and
-    /// one stopped on Ctrl-C does so too, so the thread never outlives the run).
+    /// `run/pause` with `atStep`, sent now (so the daemon sets the stop point before a `run/resume` sent after it)
+    /// and answered on a thread of its own, so that ``drive`` keeps presenting progress while the run trains up to
+    /// the checkpoint; the answer wakes ``drive``. A run that ends first answers with an error (and one stopped on
+    /// Ctrl-C does so too, so the thread never outlives the run).
     private func requestPause(client: DaemonClient, run: String, atStep step: Int) {
+        let sent = Result { try client.send("run/pause", ["run": .string(run), "atStep": .int(step)]) }
         let thread = Thread { [self] in
-            let answer = Result { try client.call("run/pause", ["run": .string(run), "atStep": .int(step)]) }
+            let answer = sent.flatMap { request in Result { try client.answer(request) } }
             changed.lock()
             checkpointAnswer.withLock { $0 = answer }
             changed.broadcast()

@@ -9,20 +9,29 @@ extension Server {
         table.register(RunStart.self, execution: .background) { params, context in
             try self.startRun(params, connection: context.connection)
         }
-        table.register(RunPause.self, execution: .background) { params, context in
+        // Pause and resume change the run's control state in message order (a `run/pause` with `atStep` sent
+        // before a `run/resume` has set its stop point when the resume lands) and wait on threads of their own.
+        table.register(RunPause.self, start: { params, _ in
             let run = try self.controllableRun(params.run, action: "pause")
-            if let step = params.atStep { return try self.pause(run, atStep: step, context: context) }
+            if let step = params.atStep {
+                try self.setStopPoint(run, atStep: step)
+                return (run, step)
+            }
             switch run.training.status.state {
             case .paused: throw RPCError.invalidState("run \(params.run) is already paused; run/resume continues it")
             case .finished: throw self.finishedError(run, action: "pause")
             case .created, .running: break
             }
             run.training.pause()
+            return (run, nil)
+        }, finish: { (started: (run: ActiveRun, atStep: Int?), context) in
+            let run = started.run
+            if let step = started.atStep { return try self.waitForStopPoint(run, atStep: step, context: context) }
             _ = waitFor(seconds: Self.controlWaitSeconds) { run.training.status.state != .running }
             if run.training.status.state == .paused { run.writeBack() }
             return run.statusJSON
-        }
-        table.register(RunResume.self, execution: .background) { params, _ in
+        })
+        table.register(RunResume.self, start: { params, _ in
             let run = try self.controllableRun(params.run, action: "resume")
             switch run.training.status.state {
             case .paused: break
@@ -31,14 +40,16 @@ extension Server {
             }
             let pausedAt = run.training.status.step
             run.training.resume()
+            return (run, pausedAt)
+        }, finish: { (started: (run: ActiveRun, pausedAt: Int), _) in
             // A resumed run takes a step before it can pause again, so a new step means it has resumed even if a
             // stop point (`run/pause` with `atStep`) has paused it again meanwhile.
             _ = waitFor(seconds: Self.controlWaitSeconds) {
-                let status = run.training.status
-                return status.state != .paused || status.step != pausedAt
+                let status = started.run.training.status
+                return status.state != .paused || status.step != started.pausedAt
             }
-            return run.statusJSON
-        }
+            return started.run.statusJSON
+        })
         table.register(RunStop.self, execution: .background) { params, _ in
             let store = try self.runs.openStore()
             if let run = self.runs.run(params.run) {
@@ -114,16 +125,21 @@ extension Server {
     /// `run/pause` with `atStep`: sets the stop point and answers once the run has paused there (no time
     /// limit: it may be minutes away). Cancelling the request withdraws the stop point (and undoes a pause
     /// there that no plain `run/pause` shares), so the run keeps going.
-    private func pause(_ run: ActiveRun, atStep step: Int, context: RequestContext) throws(RPCError) -> JSON {
-        let id = run.entry.runId
+    /// Sets the stop point of `run/pause` with `atStep` (the refusals are the request's answer).
+    private func setStopPoint(_ run: ActiveRun, atStep step: Int) throws(RPCError) {
         do throws(RunControlError) {
             try run.training.pause(atStep: step)
         } catch {
             switch error {
             case .finished: throw finishedError(run, action: "pause")
-            default: throw .invalidState("run \(id): \(error)")
+            default: throw .invalidState("run \(run.entry.runId): \(error)")
             }
         }
+    }
+
+    /// Waits for the run to pause at its stop point `step`; a cancelled request withdraws the stop point.
+    private func waitForStopPoint(_ run: ActiveRun, atStep step: Int, context: RequestContext) throws(RPCError) -> JSON {
+        let id = run.entry.runId
         while true {
             let outcome = run.training.waitForPause(atStep: step, timeout: Self.stopPointPollSeconds)
             // Checked after each wait, whatever it brought: the connection has answered a cancelled request at
