@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Saddle: a daemon that tells why training has stalled. Layers, bottom up, as in DESIGN.md:
-/// C modules → SaddleJSON → SaddleRPC; SaddleMath → SaddleModels → SaddleCurvature / SaddleTraining
+/// C modules, SaddleThreads → SaddleJSON → SaddleRPC; SaddleMath → SaddleModels → SaddleCurvature / SaddleTraining
 /// → SaddleDiagnosis → SaddleServer → saddled. The terminal client `saddle` lives in clients/terminal.
 let package = Package(
     name: "Saddle",
@@ -20,23 +20,25 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // Named threads, below every module that starts one.
+        .target(name: "SaddleThreads"),
         .target(name: "SaddleJSON", dependencies: ["CJansson"]),
-        .target(name: "SaddleRPC", dependencies: ["SaddleJSON"]),
+        .target(name: "SaddleRPC", dependencies: ["SaddleJSON", "SaddleThreads"]),
         .target(name: "SaddleMath", dependencies: ["CBLAS", "CLAPACKE"]),
         .target(name: "SaddleModels", dependencies: ["SaddleMath", "SaddleJSON", "CZlib"]),
         .target(name: "SaddleCurvature", dependencies: ["SaddleModels", "SaddleMath"]),
-        .target(name: "SaddleTraining", dependencies: ["SaddleModels", "SaddleMath", "SaddleJSON", "CSQLite"]),
+        .target(name: "SaddleTraining", dependencies: ["SaddleModels", "SaddleMath", "SaddleJSON", "SaddleThreads", "CSQLite"]),
         .target(name: "SaddleDiagnosis", dependencies: ["SaddleCurvature", "SaddleModels", "SaddleMath"]),
         .target(
             name: "SaddleServer",
             dependencies: [
                 "SaddleRPC", "SaddleJSON", "SaddleMath", "SaddleModels", "SaddleCurvature",
-                "SaddleTraining", "SaddleDiagnosis",
+                "SaddleTraining", "SaddleDiagnosis", "SaddleThreads",
             ]),
         .executableTarget(
             name: "saddled",
             dependencies: [
-                "SaddleServer", "SaddleRPC",
+                "SaddleServer", "SaddleRPC", "SaddleThreads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -58,6 +60,7 @@ let package = Package(
         // libFuzzer over the framing + JSON + dispatch path; scripts/fuzz builds it with -DFUZZING and the sanitizers.
         .executableTarget(name: "saddle-fuzz", dependencies: ["SaddleServer", "SaddleRPC", "SaddleJSON"], path: "fuzz/Sources/saddle-fuzz"),
 
+        .testTarget(name: "SaddleThreadsTests", dependencies: ["SaddleThreads"]),
         .testTarget(name: "SaddleJSONTests", dependencies: ["SaddleJSON"]),
         .testTarget(name: "SaddleRPCTests", dependencies: ["SaddleRPC", "SaddleJSON"]),
         .testTarget(name: "SaddleMathTests", dependencies: ["SaddleMath"]),

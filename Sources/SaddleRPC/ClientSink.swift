@@ -3,6 +3,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import SaddleThreads
 #endif
 
 /// The output side of one socket client: a bounded buffer drained by a writer thread of its own,
@@ -40,9 +41,7 @@ public final class ClientSink: ByteSink {
         self.label = label
         self.maxBacklogBytes = maxBacklogBytes
         self.onClosed = onClosed
-        let thread = Thread { [self] in self.drain() }
-        thread.name = "saddle writer \(label)"
-        thread.start()
+        NamedThread.start(name: "saddle.write.\(label.split(separator: " ").last ?? "")") { [self] in self.drain() }
     }
 
     /// Queues bytes for the client; false once the client is gone or was dropped. Never blocks on the peer.

@@ -1,6 +1,7 @@
 import Foundation
 import SaddleJSON
 import Synchronization
+import SaddleThreads
 
 /// One client connection: decodes frames, enforces the LSP lifecycle, dispatches requests to the
 /// ``MethodTable``, and guarantees that every request gets exactly one response (after
@@ -213,10 +214,8 @@ public final class Connection: Sendable {
             }
         }
         let onThread: @Sendable (@escaping @Sendable () throws -> JSON) -> Void = { body in
-            let thread = Thread { finish(Self.outcome(of: body)) }
-            thread.name = "saddle \(method)"
-            thread.stackSize = 8 << 20
-            thread.start()
+            // Named for the method: a busy thread in `top -H` or `perf` says which request it serves.
+            NamedThread.start(name: method) { finish(Self.outcome(of: body)) }
         }
         switch entry.execution {
         case .inline, .staged:

@@ -4,6 +4,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import SaddleThreads
 #endif
 
 /// The socket transport: serves any number of clients on a Unix domain socket readable only by its
@@ -100,9 +101,7 @@ public final class SocketListener: Sendable {
             throw .system("listen()", code)
         }
         listenFD.withLock { $0 = fd }
-        let thread = Thread { [self] in self.acceptLoop(fd) }
-        thread.name = "saddle accept"
-        thread.start()
+        NamedThread.start(name: "saddle.accept") { [self] in self.acceptLoop(fd) }
     }
 
     /// Stops accepting and removes the socket file (clients already connected are left to the process exit).
@@ -177,13 +176,10 @@ public final class SocketListener: Sendable {
             logToStderr("\(label) exited (code \(code))")
             sink.shutdownInput()
         }
-        let reader = Thread {
+        NamedThread.start(name: "saddle.read.\(id)") {
             FileDescriptorTransport.serve(connection, inputFD: fd)
             sink.finishInput()
         }
-        reader.name = "saddle reader \(id)"
-        reader.stackSize = 8 << 20
-        reader.start()
     }
 
     /// Sends one error frame (id null) and closes: for a client over `--max-clients`.

@@ -1,6 +1,7 @@
 import Foundation
 import SaddleMath
 import SaddleModels
+import SaddleThreads
 
 /// Why the pipeline could not deliver a batch. Once one is thrown, every later ``DataPipeline/next()``
 /// throws it again: a pipeline does not recover.
@@ -75,7 +76,7 @@ public final class DataPipeline<T: BLASScalar>: Sendable {
         self.shared = shared
         let plan = BatchPlan(config: config, sampleCount: n, batchesPerEpoch: bpe, seed: seed, classCount: source.classCount)
         for w in 0..<config.workers {
-            startThread(name: "saddle.loader.\(w)") { loaderLoop(shared: shared, source: source, plan: plan) }
+            NamedThread.start(name: "saddle.loader.\(w)") { loaderLoop(shared: shared, source: source, plan: plan) }
         }
     }
 

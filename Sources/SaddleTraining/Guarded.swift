@@ -55,30 +55,3 @@ final class Guarded<State>: @unchecked Sendable {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-/// Starts a named thread with an 8 MiB stack running `body`. The name (first 15 bytes on Linux)
-/// shows in `top -H`, debuggers and crash reports.
-func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
-    let thread = Thread {
-        // Best effort: Foundation names the OS thread only when the name is set from the thread itself, and
-        // Linux refuses names past 15 bytes, so the OS name is the first 15 ("saddle.run.r0a9" in perf and /proc).
-        Thread.current.name = name
-        setOSThreadName(name)
-        body()
-    }
-    thread.name = name
-    thread.stackSize = 8 << 20
-    thread.start()
-}
-
-/// Names the calling thread for the OS (perf, /proc, debuggers): the first 15 bytes of `name`, all Linux keeps.
-/// Through /proc/thread-self/comm: `pthread_setname_np` is a GNU extension Swift's Glibc module does not export.
-private func setOSThreadName(_ name: String) {
-    #if canImport(Glibc)
-    let fd = open("/proc/thread-self/comm", O_WRONLY)
-    guard fd >= 0 else { return }
-    defer { close(fd) }
-    let bytes = Array(name.utf8.prefix(15))
-    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    #endif
-}
-

@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import SaddleJSON
+import SaddleThreads
 
 /// The run store: runs, every step, and diagnoses in SQLite, on disk (WAL mode) or in memory.
 ///
@@ -46,7 +47,7 @@ public final class RunStore: Sendable {
         db = Guarded(connection)
         queue = Guarded(WriteQueue())
         let db = self.db, queue = self.queue, interval = flushInterval, batch = self.maxBatch
-        startThread(name: "saddle.store.writer") {
+        NamedThread.start(name: "saddle.store.writer") {
             writerLoop(db: db, queue: queue, path: path, flushInterval: interval, maxBatch: batch)
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import SaddleJSON
 import SaddleMath
 import SaddleModels
+import SaddleThreads
 
 /// The loss and gradient at `params` on `batch`: writes ∂loss/∂params into `grad` (`params.count` long,
 /// zero-filled before each call unless the run was made with `zeroGradients: false`, in which case it
@@ -98,7 +99,7 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
             try store.updateRunState(id: id, state: .running)
         }
         control.withLock(notify: true) { $0.state = .running }
-        startThread(name: "saddle.run.\(id)") { [self] in self.loop(job) }
+        NamedThread.start(name: "saddle.run.\(id)") { [self] in self.loop(job) }
     }
 
     /// Pauses at the end of the current step. No effect unless running.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SaddleRPC
 import SaddleServer
+import SaddleThreads
 
 /// `saddled`: the Saddle daemon. Speaks the Language Server Protocol's base protocol
 /// (Content-Length framed JSON-RPC 2.0) on stdin/stdout, or to many clients on a Unix domain
@@ -97,14 +98,12 @@ struct Saddled: ParsableCommand {
             terminate(code)
         }
         // SIGTERM or SIGINT (an editor closing, Ctrl-C) commits what the store has queued before exiting.
-        let stopper = Thread {
+        NamedThread.start(name: "saddle.signals") {
             let signal = waitForStopSignal()
             logToStderr("stopping on signal \(signal): closing the run store")
             server.runs.closeStore()
             terminate(0)
         }
-        stopper.name = "saddle.signals"
-        stopper.start()
         StdioTransport.serve(connection)
     }
 

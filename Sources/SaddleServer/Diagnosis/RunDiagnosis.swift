@@ -4,6 +4,7 @@ import SaddleDiagnosis
 import SaddleJSON
 import SaddleRPC
 import SaddleTraining
+import SaddleThreads
 
 extension StepRecord {
     /// A step event as diagnosis history (the same quantities under the same wire names).
@@ -158,7 +159,7 @@ final class RunMonitor: @unchecked Sendable {
 
     /// Called by the event thread once the run has ended (its model written back and released).
     func finished() {
-        let thread = Thread { [self] in
+        NamedThread.start(name: "saddle.diagnose.\(runId)") { [self] in
             do {
                 let members = try server.runDiagnosisResult(runId, options: PointEvidenceOptions(), thresholds: Thresholds(),
                                                             control: .none)
@@ -167,9 +168,6 @@ final class RunMonitor: @unchecked Sendable {
                 connection.logMessage(.warning, "run \(runId): the final diagnosis failed: \(error)")
             }
         }
-        thread.name = "saddle.diagnose.\(runId)"
-        thread.stackSize = 8 << 20
-        thread.start()
     }
 
     private func send(_ members: [String: JSON], step: Int, final: Bool) {

@@ -3,6 +3,7 @@ import SaddleJSON
 import SaddleRPC
 import SaddleTraining
 import Synchronization
+import SaddleThreads
 
 /// A run this daemon trains: the ``TrainingRun``, its event sink, and the sender thread that turns
 /// step events into `run/step` notifications for the connection that started the run.
@@ -80,12 +81,7 @@ final class ActiveRun: Sendable {
 
     /// Starts the sender thread (one per run).
     func startSender() {
-        let thread = Thread { [self] in
-            Thread.current.name = "saddle.events.\(entry.runId)"
-            senderLoop()
-        }
-        thread.stackSize = 1 << 20
-        thread.start()
+        NamedThread.start(name: "saddle.events.\(entry.runId)", stackSize: 1 << 20) { [self] in senderLoop() }
     }
 
     private func senderLoop() {
