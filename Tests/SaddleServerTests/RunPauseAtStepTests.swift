@@ -210,4 +210,18 @@ final class RunPauseAtStepTests: XCTestCase {
         }
         _ = try h.call("run/stop", ["run": .string(run)])
     }
+
+    func testAStopSentBeforeAResumeEndsThePausedRunWhereItIs() throws {
+        // `run/stop` then `run/resume`, back to back, on a paused run: the stop is signalled first, so the run ends
+        // at the step it paused at (when the stop ran on a thread of its own, the resume could let it train on).
+        let h = try harness()
+        for _ in 0..<20 {
+            let (run, paused) = try startPaused(h, steps: 200_000)
+            let stop = h.send("run/stop", ["run": .string(run)])
+            let resume = h.send("run/resume", ["run": .string(run)])
+            XCTAssertEqual(h.waitForAnswer(stop, timeout: 30)["result"]?["step"], .int(paused))
+            _ = h.waitForAnswer(resume, timeout: 30)  // a result or -31003 (finished), depending on when it looked
+            XCTAssertEqual(finished(h, run)?["steps"], .int(paused))
+        }
+    }
 }

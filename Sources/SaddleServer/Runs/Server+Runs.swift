@@ -50,23 +50,29 @@ extension Server {
             }
             return started.run.statusJSON
         })
-        table.register(RunStop.self, execution: .background) { params, _ in
-            let store = try self.runs.openStore()
-            if let run = self.runs.run(params.run) {
-                if run.training.status.state == .finished { throw self.finishedError(run, action: "stop") }
-                run.training.stop()
+        // A trained run's stop is signalled in message order too (after a `run/pause` or `run/resume` sent before
+        // it); an ingested run's stop stays with the store, behind the thread of its own.
+        table.register(RunStop.self, start: { params, _ -> (run: ActiveRun?, id: String) in
+            guard let run = self.runs.run(params.run) else { return (nil, params.run) }
+            if run.training.status.state == .finished { throw self.finishedError(run, action: "stop") }
+            run.training.stop()
+            return (run, params.run)
+        }, finish: { (started: (run: ActiveRun?, id: String), _) in
+            if let run = started.run {
                 run.finalize()
                 return run.statusJSON
             }
             // An ingested run: its client says it is over.
-            let record = try self.storedRun(params.run, store: store)
+            let store = try self.runs.openStore()
+            let id = started.id
+            let record = try self.storedRun(id, store: store)
             guard record.kind == .ingested else { throw self.notActiveError(record, action: "stop") }
             guard record.state != .finished else {
-                throw RPCError.invalidState("run \(params.run) has already finished (\(record.finishReason ?? "stopped"))")
+                throw RPCError.invalidState("run \(id) has already finished (\(record.finishReason ?? "stopped"))")
             }
             do throws(StoreError) { try store.finishRun(id: record.id, reason: .stopped) } catch { throw RPCError.storeError(error.description) }
-            return try self.storedStatus(params.run, store: store)
-        }
+            return try self.storedStatus(id, store: store)
+        })
         table.register(RunStatusQuery.self) { params, _ in
             if let run = self.runs.run(params.run) { return run.statusJSON }
             if let status = self.runs.finishedStatus(params.run) { return status }
