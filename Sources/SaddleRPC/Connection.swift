@@ -47,6 +47,8 @@ public final class Connection: Sendable {
     private struct InFlight {
         let token: CancellationToken
         let target: ResponseTarget
+        /// Set by ``Connection/commit(_:token:)``: the handler's answer stands, and a cancellation comes too late.
+        var committed = false
     }
 
     private struct State {
@@ -305,11 +307,31 @@ public final class Connection: Sendable {
         }
     }
 
-    /// Cancels request `id` if it is in flight: answers -32800 now and signals its handler to stop.
+    /// Cancels request `id` if it is in flight and its handler has not committed to its answer: answers -32800
+    /// now and signals its handler to stop.
     public func cancel(_ id: RequestID) {
-        guard let entry = state.withLock({ $0.inFlight.removeValue(forKey: id) }) else { return }
-        entry.token.cancel()
-        deliver(OutgoingMessage.error(id: id, .requestCancelled), to: entry.target)
+        let cancelled = state.withLock { s -> InFlight? in
+            guard let entry = s.inFlight[id], !entry.committed else { return nil }
+            s.inFlight[id] = nil
+            // Under the lock, so that `commit` sees either the entry or the cancelled token.
+            entry.token.cancel()
+            return entry
+        }
+        guard let cancelled else { return }
+        deliver(OutgoingMessage.error(id: id, .requestCancelled), to: cancelled.target)
+    }
+
+    /// Commits request `id` to the answer its handler is about to give: from now on a cancellation is too late
+    /// (the client gets the answer, not -32800). False when the request was cancelled first (its -32800 has gone
+    /// out): the handler must then undo what it did. See ``RequestContext/commit()``.
+    func commit(_ id: RequestID, token: CancellationToken) -> Bool {
+        state.withLock { s in
+            if s.inFlight[id] != nil {
+                s.inFlight[id]?.committed = true
+                return true
+            }
+            return !token.isCancelled  // an inline request is never tracked, and never cancelled
+        }
     }
 
     private func finishProcess() {

@@ -25,6 +25,12 @@ public struct RequestContext: Sendable {
     /// Throws ``RPCError/requestCancelled`` if the client cancelled this request.
     public func checkCancelled() throws(RPCError) { try cancellation.check() }
 
+    /// For a handler whose work has an effect the client must learn of (a run it paused): commits the request to
+    /// the answer the handler is about to return, so that a `$/cancelRequest` arriving from now on is ignored.
+    /// False when the request was cancelled first: the client already has -32800, so the handler must undo the
+    /// effect rather than answer.
+    public func commit() -> Bool { connection.commit(id, token: cancellation) }
+
     /// Sends `$/progress` for this request's work-done token; does nothing without a token.
     /// `kind` is `begin`, `report` or `end`, as in LSP; `percentage` is 0…100.
     public func progress(_ kind: ProgressKind, title: String? = nil, message: String? = nil, percentage: Double? = nil) {

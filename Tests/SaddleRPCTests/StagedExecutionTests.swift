@@ -23,6 +23,8 @@ final class StagedExecutionTests: XCTestCase {
     final class Log: Sendable {
         let entries = Mutex<[String]>([])
         let open = Atomic<Bool>(false)
+        /// Set by the committing handler once it has tried to commit.
+        let committed = Atomic<Bool>(false)
         func add(_ entry: String) { entries.withLock { $0.append(entry) } }
         var all: [String] { entries.withLock { $0 } }
     }
@@ -129,5 +131,55 @@ final class StagedExecutionTests: XCTestCase {
         send(c, [["jsonrpc": "2.0", "method": "$/cancelRequest", "params": ["id": 1]]])
         XCTAssertEqual(errorCode(answers(sink, count: 1)[1]), -32800)
         XCTAssertFalse(log.all.contains("finish held"))
+    }
+
+    /// A background method that waits for the gate, then commits and reports whether the commit held.
+    enum Commit: RPCMethod {
+        static let name = "test/commit"
+        typealias Params = Empty
+        typealias Result = JSON
+    }
+
+    private func committingConnection(_ log: Log, sink: MemorySink) -> Connection {
+        var table = MethodTable()
+        table.register(Commit.self, execution: .background) { _, context in
+            while !log.open.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.001) }
+            let held = context.commit()
+            log.add(held ? "committed" : "cancelled first")
+            log.committed.store(true, ordering: .releasing)
+            // Wait for the test's cancel after the commit before answering.
+            while log.all.count < 2 { Thread.sleep(forTimeInterval: 0.001) }
+            return .string(held ? "answer" : "undone")
+        }
+        return Connection(configuration: .init(serverName: "t", serverVersion: "1"), methods: table, sink: sink) { _ in }
+    }
+
+    func testACancelAfterTheCommitIsIgnoredAndTheAnswerStands() {
+        let log = Log(), sink = MemorySink()
+        let c = committingConnection(log, sink: sink)
+        send(c, [["jsonrpc": "2.0", "id": 0, "method": "initialize", "params": [:]], request(1, "test/commit", [:])])
+        _ = answers(sink, count: 1)
+        log.open.store(true, ordering: .releasing)
+        while !log.committed.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.001) }
+        send(c, [["jsonrpc": "2.0", "method": "$/cancelRequest", "params": ["id": 1]]])
+        log.add("cancel sent")
+        let out = answers(sink, count: 1)
+        XCTAssertEqual(out[1]?["result"], "answer", "the committed answer, not -32800")
+        XCTAssertEqual(log.all.first, "committed")
+        XCTAssertTrue(answers(sink, count: 1, timeout: 0.1).isEmpty, "one answer only")
+    }
+
+    func testACommitAfterTheCancelFailsAndOnlyTheCancellationIsAnswered() {
+        let log = Log(), sink = MemorySink()
+        let c = committingConnection(log, sink: sink)
+        send(c, [["jsonrpc": "2.0", "id": 0, "method": "initialize", "params": [:]], request(1, "test/commit", [:])])
+        _ = answers(sink, count: 1)
+        send(c, [["jsonrpc": "2.0", "method": "$/cancelRequest", "params": ["id": 1]]])
+        XCTAssertEqual(errorCode(answers(sink, count: 1)[1]), -32800)
+        log.add("cancel answered")
+        log.open.store(true, ordering: .releasing)
+        while !log.committed.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.001) }
+        XCTAssertEqual(log.all.last, "cancelled first")
+        XCTAssertTrue(answers(sink, count: 1, timeout: 0.2).isEmpty, "the handler's late answer is not sent")
     }
 }

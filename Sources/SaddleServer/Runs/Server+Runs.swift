@@ -154,6 +154,11 @@ extension Server {
             guard let outcome else { continue }
             switch outcome {
             case .paused:
+                // A cancellation that came first has been answered: undo the pause instead of answering.
+                guard context.commit() else {
+                    _ = run.training.withdrawPause(atStep: step)
+                    throw .requestCancelled
+                }
                 run.writeBack()
                 return run.statusJSON
             case .finished(let at):
