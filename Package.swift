@@ -11,7 +11,7 @@ let package = Package(
         .executable(name: "saddle", targets: ["saddle"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
@@ -58,16 +58,21 @@ let package = Package(
         .executableTarget(name: "saddle-bench", dependencies: ["SaddleModels", "SaddleMath"], path: "benchmarks/swift"),
 
         // libFuzzer over the framing + JSON + dispatch path; scripts/fuzz builds it with -DFUZZING and the sanitizers.
-        .executableTarget(name: "saddle-fuzz", dependencies: ["SaddleServer", "SaddleRPC", "SaddleJSON"], path: "fuzz/Sources/saddle-fuzz"),
+        .executableTarget(
+            name: "saddle-fuzz", dependencies: ["SaddleServer", "SaddleRPC", "SaddleJSON"], path: "fuzz/Sources/saddle-fuzz"),
 
         .testTarget(name: "SaddleThreadsTests", dependencies: ["SaddleThreads"]),
         .testTarget(name: "SaddleJSONTests", dependencies: ["SaddleJSON"]),
         .testTarget(name: "SaddleRPCTests", dependencies: ["SaddleRPC", "SaddleJSON"]),
         .testTarget(name: "SaddleMathTests", dependencies: ["SaddleMath"]),
         .testTarget(name: "SaddleModelsTests", dependencies: ["SaddleModels", "SaddleMath", "SaddleJSON", "SaddleTestSupport"]),
-        .testTarget(name: "SaddleCurvatureTests", dependencies: ["SaddleCurvature", "SaddleModels", "SaddleMath", "SaddleTestSupport"]),
-        .testTarget(name: "SaddleTrainingTests", dependencies: ["SaddleTraining", "SaddleModels", "SaddleMath", "SaddleJSON", "CSQLite"]),
-        .testTarget(name: "SaddleDiagnosisTests", dependencies: ["SaddleDiagnosis", "SaddleCurvature", "SaddleModels", "SaddleTestSupport"]),
+        .testTarget(
+            name: "SaddleCurvatureTests", dependencies: ["SaddleCurvature", "SaddleModels", "SaddleMath", "SaddleTestSupport"]),
+        .testTarget(
+            name: "SaddleTrainingTests", dependencies: ["SaddleTraining", "SaddleModels", "SaddleMath", "SaddleJSON", "CSQLite"]),
+        .testTarget(
+            name: "SaddleDiagnosisTests",
+            dependencies: ["SaddleDiagnosis", "SaddleCurvature", "SaddleModels", "SaddleTestSupport"]),
         .testTarget(
             name: "SaddleServerTests",
             dependencies: ["SaddleServer", "SaddleRPC", "SaddleJSON", "SaddleTestSupport"]),

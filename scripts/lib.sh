@@ -63,3 +63,16 @@ build() {
   fi
   rm -f "$log"
 }
+
+# The Swift sources, formatted as .swift-format says (STYLE.md): `swift format` ships with the toolchain.
+# Fix findings with: swift format --in-place --parallel --recursive $SWIFT_SOURCES
+SWIFT_SOURCES=(Sources Tests clients/terminal benchmarks/swift fuzz/Sources Package.swift)
+lint_swift() {
+  echo "==> swift format lint"
+  if ! swift format --version >/dev/null 2>&1; then
+    echo "error: swift format is missing from the toolchain; install a Swift 6 toolchain that ships it" >&2
+    return 1
+  fi
+  (cd "$ROOT" && swift format lint --strict --parallel --recursive "${SWIFT_SOURCES[@]}")
+}
+

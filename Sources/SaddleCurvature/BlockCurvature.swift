@@ -49,8 +49,10 @@ public enum BlockCurvature {
             let share = control.share(i, of: blocks.count, label: "block \(block.name)")
             let eigen = try Lanczos.eigen(sub, options: eigenOptions, control: share)
             let trace = try traceOptions.map { try Hutchinson.trace(sub, options: $0, control: share) }
-            out.append(Summary(name: block.name, lowerBound: block.range.lowerBound, upperBound: block.range.upperBound,
-                               eigen: eigen, trace: trace))
+            out.append(
+                Summary(
+                    name: block.name, lowerBound: block.range.lowerBound, upperBound: block.range.upperBound,
+                    eigen: eigen, trace: trace))
         }
         return out
     }

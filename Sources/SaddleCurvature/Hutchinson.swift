@@ -53,7 +53,8 @@ public enum Hutchinson {
         while samples.count < options.probes {
             let z = (0..<n).map { _ in rng.rademacher() }
             samples.append(Vector.dot(z, try products.apply(z)))
-            control.progress(Double(samples.count) / Double(options.probes), "Hutchinson probe \(samples.count) of \(options.probes)")
+            control.progress(
+                Double(samples.count) / Double(options.probes), "Hutchinson probe \(samples.count) of \(options.probes)")
             if let target = options.targetRelativeStandardError, samples.count >= max(options.minimumProbes, 2),
                 samples.count < options.probes
             {
@@ -65,8 +66,9 @@ public enum Hutchinson {
             }
         }
         let (mean, se) = meanAndStandardError(samples)
-        return Result(estimate: mean, standardError: se, probes: samples.count, products: products.count,
-                      stoppedEarly: stoppedEarly, samples: samples)
+        return Result(
+            estimate: mean, standardError: se, probes: samples.count, products: products.count,
+            stoppedEarly: stoppedEarly, samples: samples)
     }
 
     /// Mean and sample standard deviation / √count (NaN for fewer than 2 values).

@@ -106,8 +106,9 @@ public enum Lanczos {
         let kLargest = min(options.largest, n)
         let kSmallest = min(options.smallest, n)
         if kLargest < options.largest || kSmallest < options.smallest {
-            notes.append("asked for \(options.largest) largest and \(options.smallest) smallest eigenvalues of a "
-                + "\(n)-dimensional operator; clamped to \(kLargest) and \(kSmallest)")
+            notes.append(
+                "asked for \(options.largest) largest and \(options.smallest) smallest eigenvalues of a "
+                    + "\(n)-dimensional operator; clamped to \(kLargest) and \(kSmallest)")
         }
         let defaultMax = min(n, max(100, 4 * (kLargest + kSmallest)))
         if let m = options.maxIterations, m < 1 {
@@ -156,8 +157,10 @@ public enum Lanczos {
         }
         let (largestIdx, smallestIdx) = ritz.extremes(largest: kLargest, smallest: kSmallest)
         if exact && m < max(kLargest, kSmallest) {
-            notes.append("the Krylov space of the start vector is invariant after \(m) steps: it holds only \(m) distinct "
-                + "eigenvalues, so fewer values than requested are returned (the others repeat these or are orthogonal to the start vector)")
+            notes.append(
+                "the Krylov space of the start vector is invariant after \(m) steps: it holds only \(m) distinct "
+                    + "eigenvalues, so fewer values than requested are returned (the others repeat these or are orthogonal to the start vector)"
+            )
         }
         notes.append(multiplicityNote)
         return Result(

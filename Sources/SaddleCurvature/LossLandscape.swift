@@ -22,7 +22,8 @@ public enum LossLandscape {
         func validate(_ name: String) throws {
             guard points >= 1, points <= 10_000, lower.isFinite, upper.isFinite, lower <= upper else {
                 throw CurvatureError.invalidArgument(
-                    "`\(name)` must have finite lower ≤ upper and 1...10000 points, got \(lower)...\(upper) with \(points) points")
+                    "`\(name)` must have finite lower ≤ upper and 1...10000 points, got \(lower)...\(upper) with \(points) points"
+                )
             }
         }
     }
@@ -117,7 +118,8 @@ public enum LossLandscape {
             }
             if i > 0, sorted[i - 1].upperBound > r.lowerBound {
                 throw CurvatureError.invalidArgument(
-                    "filters \(sorted[i - 1].lowerBound)..<\(sorted[i - 1].upperBound) and \(r.lowerBound)..<\(r.upperBound) overlap")
+                    "filters \(sorted[i - 1].lowerBound)..<\(sorted[i - 1].upperBound) and \(r.lowerBound)..<\(r.upperBound) overlap"
+                )
             }
         }
         var rng = SeededRandom(seed: seed)

@@ -92,7 +92,8 @@ public enum PowerIteration {
             products: products.count, history: history)
         if options.findSmallest {
             let shift = dominant[0]
-            var shifted = CheckedProducts(ShiftedOperator(op, shift: shift), algorithm: "power iteration (shifted)", control: control)
+            var shifted = CheckedProducts(
+                ShiftedOperator(op, shift: shift), algorithm: "power iteration (shifted)", control: control)
             let run = try dominantPair(
                 apply: { try shifted.apply($0) }, dimension: n, deflate: [], options: options, rng: &rng, onQuotient: { _ in },
                 progress: { control.progress((total - 1 + $0) / total, "power iteration: shifted run, product \($1)") })

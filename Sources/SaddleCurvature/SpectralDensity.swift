@@ -76,7 +76,9 @@ public enum SpectralDensity {
     ) throws -> Result {
         let n = op.dimension
         guard n > 0 else { throw CurvatureError.invalidArgument("the operator has dimension 0; nothing to compute") }
-        guard options.probes >= 1 else { throw CurvatureError.invalidArgument("`probes` must be at least 1, got \(options.probes)") }
+        guard options.probes >= 1 else {
+            throw CurvatureError.invalidArgument("`probes` must be at least 1, got \(options.probes)")
+        }
         guard options.steps >= 1 else { throw CurvatureError.invalidArgument("`steps` must be at least 1, got \(options.steps)") }
         guard options.gridPoints >= 2 else {
             throw CurvatureError.invalidArgument("`gridPoints` must be at least 2, got \(options.gridPoints)")
@@ -106,7 +108,8 @@ public enum SpectralDensity {
             while process.steps < steps && !process.exhausted {
                 try process.step(&products)
                 let done = Double(p) + Double(process.steps) / Double(steps)
-                control.progress(done / Double(options.probes), "density: probe \(p + 1) of \(options.probes), step \(process.steps)")
+                control.progress(
+                    done / Double(options.probes), "density: probe \(p + 1) of \(options.probes), step \(process.steps)")
             }
             let t = try process.tridiagonalEigen()
             let m = process.steps

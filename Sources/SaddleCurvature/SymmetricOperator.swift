@@ -32,13 +32,15 @@ public struct DenseOperator: SymmetricOperator, Sendable {
             throw .invalidArgument("a dense operator of dimension \(n) needs \(n * n) values, got \(matrix.count)")
         }
         if let i = matrix.firstIndex(where: { !$0.isFinite }) {
-            throw .invalidArgument("dense matrix entry (\(i / max(n, 1)), \(i % max(n, 1))) is \(matrix[i]); entries must be finite")
+            throw .invalidArgument(
+                "dense matrix entry (\(i / max(n, 1)), \(i % max(n, 1))) is \(matrix[i]); entries must be finite")
         }
         let scale = matrix.reduce(0) { max($0, abs($1)) }
         for i in 0..<n {
             for j in (i + 1)..<n where abs(matrix[i * n + j] - matrix[j * n + i]) > 1e-12 * scale {
                 throw .invalidArgument(
-                    "dense matrix is not symmetric: entry (\(i), \(j)) = \(matrix[i * n + j]) but (\(j), \(i)) = \(matrix[j * n + i])")
+                    "dense matrix is not symmetric: entry (\(i), \(j)) = \(matrix[i * n + j]) but (\(j), \(i)) = \(matrix[j * n + i])"
+                )
             }
         }
         self.matrix = matrix
@@ -52,8 +54,9 @@ public struct DenseOperator: SymmetricOperator, Sendable {
         matrix.withUnsafeBufferPointer { a in
             v.withUnsafeBufferPointer { x in
                 y.withUnsafeMutableBufferPointer { yp in
-                    Double.gemv(trans: false, m: dimension, n: dimension, alpha: 1, a: a.baseAddress!, lda: dimension,
-                                x: x.baseAddress!, beta: 0, y: yp.baseAddress!)
+                    Double.gemv(
+                        trans: false, m: dimension, n: dimension, alpha: 1, a: a.baseAddress!, lda: dimension,
+                        x: x.baseAddress!, beta: 0, y: yp.baseAddress!)
                 }
             }
         }

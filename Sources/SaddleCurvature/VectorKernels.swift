@@ -41,10 +41,12 @@ struct FlatBasis {
         storage.withUnsafeBufferPointer { q in
             w.withUnsafeMutableBufferPointer { wp in
                 c.withUnsafeMutableBufferPointer { cp in
-                    Double.gemv(trans: false, m: m, n: dimension, alpha: 1, a: q.baseAddress!, lda: dimension,
-                                x: UnsafePointer(wp.baseAddress!), beta: 0, y: cp.baseAddress!)
-                    Double.gemv(trans: true, m: m, n: dimension, alpha: -1, a: q.baseAddress!, lda: dimension,
-                                x: UnsafePointer(cp.baseAddress!), beta: 1, y: wp.baseAddress!)
+                    Double.gemv(
+                        trans: false, m: m, n: dimension, alpha: 1, a: q.baseAddress!, lda: dimension,
+                        x: UnsafePointer(wp.baseAddress!), beta: 0, y: cp.baseAddress!)
+                    Double.gemv(
+                        trans: true, m: m, n: dimension, alpha: -1, a: q.baseAddress!, lda: dimension,
+                        x: UnsafePointer(cp.baseAddress!), beta: 1, y: wp.baseAddress!)
                 }
             }
         }
@@ -73,8 +75,9 @@ struct FlatBasis {
         storage.withUnsafeBufferPointer { q in
             coeff.withUnsafeBufferPointer { cp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    Double.gemv(trans: true, m: m, n: dimension, alpha: 1, a: q.baseAddress!, lda: dimension,
-                                x: cp.baseAddress!, beta: 0, y: yp.baseAddress!)
+                    Double.gemv(
+                        trans: true, m: m, n: dimension, alpha: 1, a: q.baseAddress!, lda: dimension,
+                        x: cp.baseAddress!, beta: 0, y: yp.baseAddress!)
                 }
             }
         }

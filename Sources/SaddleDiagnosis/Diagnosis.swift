@@ -33,9 +33,10 @@ public struct EvidenceItem: Sendable, Equatable {
     /// The ranks this item is about (distributed runs); nil for the whole run.
     public var ranks: [Int]?
 
-    public init(name: String, value: Double, threshold: Double, comparison: Comparison, holds: Bool,
-                concerns: Verdict, supports: Bool, decisive: Bool = false, note: String, ranks: [Int]? = nil)
-    {
+    public init(
+        name: String, value: Double, threshold: Double, comparison: Comparison, holds: Bool,
+        concerns: Verdict, supports: Bool, decisive: Bool = false, note: String, ranks: [Int]? = nil
+    ) {
         self.ranks = ranks
         self.name = name
         self.value = value
@@ -78,9 +79,10 @@ public struct Diagnosis: Sendable, Equatable {
     /// For a distributed run: which ranks reported, which the verdict names, and each rank's summary.
     public var ranks: RankDiagnosis?
 
-    public init(verdict: Verdict, confidence: Double, reason: String, evidence: [EvidenceItem],
-                recommendations: [Recommendation], missing: [String], ranks: RankDiagnosis? = nil)
-    {
+    public init(
+        verdict: Verdict, confidence: Double, reason: String, evidence: [EvidenceItem],
+        recommendations: [Recommendation], missing: [String], ranks: RankDiagnosis? = nil
+    ) {
         self.ranks = ranks
         self.verdict = verdict
         self.confidence = confidence

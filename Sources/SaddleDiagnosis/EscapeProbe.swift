@@ -17,9 +17,10 @@ public enum EscapeProbe {
         /// The signed step (+t or −t along d̂) achieving ``bestDecrease``; 0 when no probed loss was finite.
         public var bestStep: Double
 
-        public init(baseLoss: Double, stepSizes: [Double], lossPlus: [Double], lossMinus: [Double],
-                    bestDecrease: Double, bestStep: Double)
-        {
+        public init(
+            baseLoss: Double, stepSizes: [Double], lossPlus: [Double], lossMinus: [Double],
+            bestDecrease: Double, bestStep: Double
+        ) {
             self.baseLoss = baseLoss
             self.stepSizes = stepSizes
             self.lossPlus = lossPlus
@@ -35,9 +36,10 @@ public enum EscapeProbe {
     /// first (smallest |t|, + before −), so the result is deterministic.
     /// - Throws: ``ProbeError`` for mismatched lengths, a zero or non-finite direction, or a step size
     ///   that is not finite and positive; any error `loss` throws.
-    public static func run(loss: ([Double]) throws -> Double, theta: [Double], direction: [Double],
-                           stepSizes: [Double]) throws -> Result
-    {
+    public static func run(
+        loss: ([Double]) throws -> Double, theta: [Double], direction: [Double],
+        stepSizes: [Double]
+    ) throws -> Result {
         guard direction.count == theta.count else {
             throw ProbeError.dimensionMismatch(expected: theta.count, got: direction.count, what: "direction")
         }
@@ -66,7 +68,8 @@ public enum EscapeProbe {
                 }
             }
         }
-        return Result(baseLoss: base, stepSizes: stepSizes, lossPlus: plus, lossMinus: minus,
-                      bestDecrease: bestDecrease, bestStep: bestStep)
+        return Result(
+            baseLoss: base, stepSizes: stepSizes, lossPlus: plus, lossMinus: minus,
+            bestDecrease: bestDecrease, bestStep: bestStep)
     }
 }

@@ -27,16 +27,17 @@ extension StepRecord: JSONDecodable, JSONEncodable {
             for bin in bins { counts.append(try bin.int(min: 0)) }
             histogram = counts
         }
-        self.init(step: try reader["step"].int(), loss: try reader["loss"].double(finite: false),
-                  gradNorm: try reader["gradNorm"].optionalAnyDouble(),
-                  learningRate: try reader["lr"].optionalDouble(min: 0),
-                  weightNorm: try reader["weightNorm"].optionalAnyDouble(),
-                  dataWait: try reader["dataWaitSeconds"].optionalDouble(min: 0),
-                  compute: try reader["computeSeconds"].optionalDouble(min: 0),
-                  throughput: try reader["samplesPerSecond"].optionalDouble(min: 0),
-                  fingerprint: try reader["fingerprint"].optionalString(), labelHistogram: histogram,
-                  epoch: try reader["epoch"].optionalInt(min: 0),
-                  allreduceWait: try reader["allreduceSeconds"].optionalDouble(min: 0))
+        self.init(
+            step: try reader["step"].int(), loss: try reader["loss"].double(finite: false),
+            gradNorm: try reader["gradNorm"].optionalAnyDouble(),
+            learningRate: try reader["lr"].optionalDouble(min: 0),
+            weightNorm: try reader["weightNorm"].optionalAnyDouble(),
+            dataWait: try reader["dataWaitSeconds"].optionalDouble(min: 0),
+            compute: try reader["computeSeconds"].optionalDouble(min: 0),
+            throughput: try reader["samplesPerSecond"].optionalDouble(min: 0),
+            fingerprint: try reader["fingerprint"].optionalString(), labelHistogram: histogram,
+            epoch: try reader["epoch"].optionalInt(min: 0),
+            allreduceWait: try reader["allreduceSeconds"].optionalDouble(min: 0))
     }
 
     public var json: JSON {
@@ -58,8 +59,9 @@ extension StepRecord: JSONDecodable, JSONEncodable {
 extension EigenvalueCounts: JSONDecodable, JSONEncodable {
     public init(from reader: JSONReader) throws(JSONShapeError) {
         _ = try reader.object(allowing: ["negative", "zero", "positive"])
-        self.init(negative: try reader["negative"].int(min: 0), zero: try reader["zero"].int(min: 0),
-                  positive: try reader["positive"].int(min: 0))
+        self.init(
+            negative: try reader["negative"].int(min: 0), zero: try reader["zero"].int(min: 0),
+            positive: try reader["positive"].int(min: 0))
     }
     public var json: JSON { ["negative": .int(negative), "zero": .int(zero), "positive": .int(positive)] }
 }
@@ -72,9 +74,10 @@ extension EscapeProbe.Result: JSONDecodable, JSONEncodable {
         let minus = try reader["lossMinus"].doubles(finite: false)
         guard plus.count == steps.count else { throw reader["lossPlus"].fail("must have one loss per step size") }
         guard minus.count == steps.count else { throw reader["lossMinus"].fail("must have one loss per step size") }
-        self.init(baseLoss: try reader["baseLoss"].double(finite: false), stepSizes: steps, lossPlus: plus,
-                  lossMinus: minus, bestDecrease: try reader["bestDecrease"].double(finite: false),
-                  bestStep: try reader["bestStep"].double())
+        self.init(
+            baseLoss: try reader["baseLoss"].double(finite: false), stepSizes: steps, lossPlus: plus,
+            lossMinus: minus, bestDecrease: try reader["bestDecrease"].double(finite: false),
+            bestStep: try reader["bestStep"].double())
     }
     public var json: JSON {
         [
@@ -87,14 +90,17 @@ extension EscapeProbe.Result: JSONDecodable, JSONEncodable {
 
 extension PerturbationProbe.Result: JSONDecodable, JSONEncodable {
     public init(from reader: JSONReader) throws(JSONShapeError) {
-        _ = try reader.object(allowing: ["baseLoss", "decreases", "bestDecrease", "probes", "radius", "steps",
-                                         "learningRate", "seed"])
-        self.init(baseLoss: try reader["baseLoss"].double(finite: false),
-                  decreases: try reader["decreases"].doubles(finite: false),
-                  bestDecrease: try reader["bestDecrease"].double(finite: false), probes: try reader["probes"].int(min: 1),
-                  radius: try reader["radius"].double(min: 0), steps: try reader["steps"].int(min: 0),
-                  learningRate: try reader["learningRate"].double(min: 0),
-                  seed: UInt64(bitPattern: Int64(try reader["seed"].int(default: 0))))
+        _ = try reader.object(allowing: [
+            "baseLoss", "decreases", "bestDecrease", "probes", "radius", "steps",
+            "learningRate", "seed",
+        ])
+        self.init(
+            baseLoss: try reader["baseLoss"].double(finite: false),
+            decreases: try reader["decreases"].doubles(finite: false),
+            bestDecrease: try reader["bestDecrease"].double(finite: false), probes: try reader["probes"].int(min: 1),
+            radius: try reader["radius"].double(min: 0), steps: try reader["steps"].int(min: 0),
+            learningRate: try reader["learningRate"].double(min: 0),
+            seed: UInt64(bitPattern: Int64(try reader["seed"].int(default: 0))))
     }
     public var json: JSON {
         [
@@ -202,16 +208,17 @@ extension RankSummary: JSONDecodable, JSONEncodable {
     /// epochRepeatShare?, sharedBatchShare?, nonFiniteStep?}`; times in seconds, shares in [0, 1].
     public init(from reader: JSONReader) throws(JSONShapeError) {
         _ = try reader.object(allowing: Self.fields)
-        self.init(rank: try reader["rank"].int(min: 0), steps: try reader["steps"].int(min: 0),
-                  lastStep: try reader["lastStep"].int(),
-                  loss: try reader["loss"].optionalAnyDouble(), earlyLoss: try reader["earlyLoss"].optionalAnyDouble(),
-                  compute: try reader["compute"].optionalDouble(min: 0),
-                  dataWait: try reader["dataWait"].optionalDouble(min: 0),
-                  allreduceWait: try reader["allreduceWait"].optionalDouble(min: 0),
-                  repeatedBatchShare: try reader["repeatedBatchShare"].optionalDouble(min: 0, max: 1),
-                  epochRepeatShare: try reader["epochRepeatShare"].optionalDouble(min: 0, max: 1),
-                  sharedBatchShare: try reader["sharedBatchShare"].optionalDouble(min: 0, max: 1),
-                  nonFiniteStep: try reader["nonFiniteStep"].optionalInt())
+        self.init(
+            rank: try reader["rank"].int(min: 0), steps: try reader["steps"].int(min: 0),
+            lastStep: try reader["lastStep"].int(),
+            loss: try reader["loss"].optionalAnyDouble(), earlyLoss: try reader["earlyLoss"].optionalAnyDouble(),
+            compute: try reader["compute"].optionalDouble(min: 0),
+            dataWait: try reader["dataWait"].optionalDouble(min: 0),
+            allreduceWait: try reader["allreduceWait"].optionalDouble(min: 0),
+            repeatedBatchShare: try reader["repeatedBatchShare"].optionalDouble(min: 0, max: 1),
+            epochRepeatShare: try reader["epochRepeatShare"].optionalDouble(min: 0, max: 1),
+            sharedBatchShare: try reader["sharedBatchShare"].optionalDouble(min: 0, max: 1),
+            nonFiniteStep: try reader["nonFiniteStep"].optionalInt())
     }
 
     public var json: JSON {

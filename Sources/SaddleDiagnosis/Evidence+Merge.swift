@@ -1,10 +1,12 @@
 extension Evidence {
     /// The numeric fields, by key path (for merging evidence measured in different places).
-    static var numericFields: [WritableKeyPath<Evidence, Double?>] {[
-        \.gradNorm, \.earlyGradNorm, \.loss, \.lambdaMax, \.lambdaMin, \.spectralRatio, \.negativeSpectralMass,
-        \.hessianTrace, \.zeroEigenvalueShare, \.gradientCosine, \.noiseScale, \.learningRate, \.deadFraction,
-        \.saturatedFraction, \.dataWaitShare, \.throughputChange, \.repeatedBatchShare, \.labelEntropy,
-    ]}
+    static var numericFields: [WritableKeyPath<Evidence, Double?>] {
+        [
+            \.gradNorm, \.earlyGradNorm, \.loss, \.lambdaMax, \.lambdaMin, \.spectralRatio, \.negativeSpectralMass,
+            \.hessianTrace, \.zeroEigenvalueShare, \.gradientCosine, \.noiseScale, \.learningRate, \.deadFraction,
+            \.saturatedFraction, \.dataWaitShare, \.throughputChange, \.repeatedBatchShare, \.labelEntropy,
+        ]
+    }
 
     /// Takes every field `measured` has: evidence measured elsewhere (e.g. curvature computed in PyTorch
     /// for a model the daemon does not hold) wins over what was derived here; fields it lacks stay.

@@ -27,11 +27,12 @@ public struct StepRecord: Sendable, Equatable {
     /// Seconds the step waited in the gradient all-reduce (distributed runs; where it can be measured).
     public var allreduceWait: Double?
 
-    public init(step: Int, loss: Double, gradNorm: Double? = nil, learningRate: Double? = nil,
-                weightNorm: Double? = nil, dataWait: Double? = nil, compute: Double? = nil,
-                throughput: Double? = nil, fingerprint: String? = nil, labelHistogram: [Int]? = nil,
-                epoch: Int? = nil, allreduceWait: Double? = nil)
-    {
+    public init(
+        step: Int, loss: Double, gradNorm: Double? = nil, learningRate: Double? = nil,
+        weightNorm: Double? = nil, dataWait: Double? = nil, compute: Double? = nil,
+        throughput: Double? = nil, fingerprint: String? = nil, labelHistogram: [Int]? = nil,
+        epoch: Int? = nil, allreduceWait: Double? = nil
+    ) {
         self.epoch = epoch
         self.allreduceWait = allreduceWait
         self.step = step
@@ -124,17 +125,18 @@ public struct Evidence: Sendable, Equatable {
     /// The run's world size, where reported (ranks that never reported are then known).
     public var worldSize: Int?
 
-    public init(gradNorm: Double? = nil, earlyGradNorm: Double? = nil, loss: Double? = nil,
-                lambdaMax: Double? = nil, lambdaMin: Double? = nil, spectralRatio: Double? = nil,
-                negativeSpectralMass: Double? = nil, hessianTrace: Double? = nil,
-                eigenvalueCounts: EigenvalueCounts? = nil, zeroEigenvalueShare: Double? = nil,
-                history: [StepRecord] = [], gradientCosine: Double? = nil, noiseScale: Double? = nil,
-                batchSize: Int? = nil, learningRate: Double? = nil, deadFraction: Double? = nil,
-                saturatedFraction: Double? = nil, dataWaitShare: Double? = nil, throughputChange: Double? = nil,
-                repeatedBatchShare: Double? = nil, labelEntropy: Double? = nil,
-                escapeProbe: EscapeProbe.Result? = nil, perturbationProbe: PerturbationProbe.Result? = nil,
-                parameterCount: Int? = nil)
-    {
+    public init(
+        gradNorm: Double? = nil, earlyGradNorm: Double? = nil, loss: Double? = nil,
+        lambdaMax: Double? = nil, lambdaMin: Double? = nil, spectralRatio: Double? = nil,
+        negativeSpectralMass: Double? = nil, hessianTrace: Double? = nil,
+        eigenvalueCounts: EigenvalueCounts? = nil, zeroEigenvalueShare: Double? = nil,
+        history: [StepRecord] = [], gradientCosine: Double? = nil, noiseScale: Double? = nil,
+        batchSize: Int? = nil, learningRate: Double? = nil, deadFraction: Double? = nil,
+        saturatedFraction: Double? = nil, dataWaitShare: Double? = nil, throughputChange: Double? = nil,
+        repeatedBatchShare: Double? = nil, labelEntropy: Double? = nil,
+        escapeProbe: EscapeProbe.Result? = nil, perturbationProbe: PerturbationProbe.Result? = nil,
+        parameterCount: Int? = nil
+    ) {
         self.gradNorm = gradNorm
         self.earlyGradNorm = earlyGradNorm
         self.loss = loss

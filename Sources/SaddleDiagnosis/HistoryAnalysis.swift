@@ -57,12 +57,14 @@ public enum HistoryAnalysis {
         let finite = window.filter { $0.loss.isFinite }
         summary.lossRelativeChange = relativeChange(steps: finite.map { Double($0.step) }, values: finite.map(\.loss))
         summary.lossThirdsRatio = thirdsRatio(finite.map(\.loss))
-        summary.plateauLength = plateauLength(history.filter { $0.loss.isFinite },
-                                              tolerance: thresholds.plateauRelativeSlope)
+        summary.plateauLength = plateauLength(
+            history.filter { $0.loss.isFinite },
+            tolerance: thresholds.plateauRelativeSlope)
         summary.gradNormGrowth = thirdsRatio(window.compactMap(\.gradNorm).filter(\.isFinite))
         summary.weightNormGrowth = thirdsRatio(window.compactMap(\.weightNorm).filter(\.isFinite))
-        summary.earlyGradNorm = median(history.prefix(max(thresholds.earlyWindow, 1)).compactMap(\.gradNorm)
-            .filter(\.isFinite))
+        summary.earlyGradNorm = median(
+            history.prefix(max(thresholds.earlyWindow, 1)).compactMap(\.gradNorm)
+                .filter(\.isFinite))
 
         let dataWindow = max(thresholds.dataWindow, 1)
         let recent = Array(history.suffix(dataWindow))
@@ -70,9 +72,10 @@ public enum HistoryAnalysis {
         let waits = recent.compactMap(\.dataWait).filter(\.isFinite)
         summary.meanDataWait = waits.isEmpty ? nil : waits.reduce(0, +) / Double(waits.count)
         summary.throughputChange = throughputChange(history, window: dataWindow)
-        summary.repeatedBatchShare = repeatedShare(recent.compactMap { r in
-            r.fingerprint.map { f in r.epoch.map { "\($0):\(f)" } ?? f }
-        })
+        summary.repeatedBatchShare = repeatedShare(
+            recent.compactMap { r in
+                r.fingerprint.map { f in r.epoch.map { "\($0):\(f)" } ?? f }
+            })
         let entropies = recent.compactMap(\.labelHistogram).compactMap(normalizedEntropy)
         summary.labelEntropy = entropies.isEmpty ? nil : entropies.reduce(0, +) / Double(entropies.count)
         return summary
@@ -84,7 +87,8 @@ public enum HistoryAnalysis {
     public static func relativeChange(steps: [Double], values: [Double]) -> Double? {
         let n = Double(values.count)
         guard values.count >= 3, steps.count == values.count,
-              let first = steps.first, let last = steps.last, last != first else { return nil }
+            let first = steps.first, let last = steps.last, last != first
+        else { return nil }
         let meanX = steps.reduce(0, +) / n
         let meanY = values.reduce(0, +) / n
         var sxy = 0.0
@@ -144,7 +148,8 @@ public enum HistoryAnalysis {
         guard values.count >= 4 else { return nil }
         let split = values.count >= 2 * window ? values.count - window : values.count / 2
         guard let earlier = median(values.prefix(split)), let recent = median(values.suffix(values.count - split)),
-              earlier > 0 else { return nil }
+            earlier > 0
+        else { return nil }
         return recent / earlier - 1
     }
 

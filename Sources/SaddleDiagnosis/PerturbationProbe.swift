@@ -21,9 +21,10 @@ public enum PerturbationProbe {
         public var learningRate: Double
         public var seed: UInt64
 
-        public init(baseLoss: Double, decreases: [Double], bestDecrease: Double, probes: Int, radius: Double,
-                    steps: Int, learningRate: Double, seed: UInt64)
-        {
+        public init(
+            baseLoss: Double, decreases: [Double], bestDecrease: Double, probes: Int, radius: Double,
+            steps: Int, learningRate: Double, seed: UInt64
+        ) {
             self.baseLoss = baseLoss
             self.decreases = decreases
             self.bestDecrease = bestDecrease
@@ -45,16 +46,18 @@ public enum PerturbationProbe {
     /// gradient becomes non-finite; non-finite losses never count as a decrease.
     /// - Throws: ``ProbeError`` for a radius or learning rate that is not finite and positive, negative
     ///   steps, fewer than one probe, a gradient of the wrong length; any error the closures throw.
-    public static func run(loss: ([Double]) throws -> Double, gradient: ([Double]) throws -> [Double],
-                           theta: [Double], radius: Double, steps: Int, learningRate: Double, probes: Int,
-                           seed: UInt64) throws -> Result
-    {
+    public static func run(
+        loss: ([Double]) throws -> Double, gradient: ([Double]) throws -> [Double],
+        theta: [Double], radius: Double, steps: Int, learningRate: Double, probes: Int,
+        seed: UInt64
+    ) throws -> Result {
         guard radius.isFinite, radius > 0 else {
             throw ProbeError.invalidSetting(name: "radius", value: radius, requirement: "finite and positive")
         }
         guard learningRate.isFinite, learningRate > 0 else {
-            throw ProbeError.invalidSetting(name: "learningRate", value: learningRate,
-                                            requirement: "finite and positive")
+            throw ProbeError.invalidSetting(
+                name: "learningRate", value: learningRate,
+                requirement: "finite and positive")
         }
         guard steps >= 0 else {
             throw ProbeError.invalidSetting(name: "steps", value: Double(steps), requirement: "at least 0")
@@ -91,8 +94,8 @@ public enum PerturbationProbe {
             }
             decreases.append(best)
         }
-        return Result(baseLoss: base, decreases: decreases, bestDecrease: decreases.max() ?? -.infinity,
-                      probes: probes, radius: radius, steps: steps, learningRate: learningRate, seed: seed)
+        return Result(
+            baseLoss: base, decreases: decreases, bestDecrease: decreases.max() ?? -.infinity,
+            probes: probes, radius: radius, steps: steps, learningRate: learningRate, seed: seed)
     }
 }
-

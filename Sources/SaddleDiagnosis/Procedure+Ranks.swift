@@ -25,10 +25,11 @@ extension Procedure {
         let reporting = Set(e.ranks.map(\.rank))
         let missing = (0..<world).filter { !reporting.contains($0) }
         guard !missing.isEmpty else { return }
-        ledger.add(EvidenceItem(
-            name: "ranksReporting", value: Double(reporting.count), threshold: Double(world), comparison: .less,
-            holds: true, concerns: .progressing, supports: false,
-            note: "\(Self.list(missing)) of \(world) reported no step: their stalls cannot be seen", ranks: missing))
+        ledger.add(
+            EvidenceItem(
+                name: "ranksReporting", value: Double(reporting.count), threshold: Double(world), comparison: .less,
+                holds: true, concerns: .progressing, supports: false,
+                note: "\(Self.list(missing)) of \(world) reported no step: their stalls cannot be seen", ranks: missing))
     }
 
     mutating func nonFiniteRanks(_ ranks: [RankSummary]) -> (Verdict, String)? {
@@ -36,10 +37,11 @@ extension Procedure {
         guard !broken.isEmpty else { return nil }
         let ids = broken.map(\.rank)
         let first = broken.compactMap(\.nonFiniteStep).min() ?? 0
-        let i = ledger.add(EvidenceItem(
-            name: "nonFinite", value: .nan, threshold: 0, comparison: .notFinite, holds: true, concerns: .diverging,
-            supports: true, note: "non-finite loss or gradient norm on \(Self.list(ids)), first at step \(first)",
-            ranks: ids))
+        let i = ledger.add(
+            EvidenceItem(
+                name: "nonFinite", value: .nan, threshold: 0, comparison: .notFinite, holds: true, concerns: .diverging,
+                supports: true, note: "non-finite loss or gradient norm on \(Self.list(ids)), first at step \(first)",
+                ranks: ids))
         ledger.decide(i, for: .diverging, strength: 1)
         flags.insert("nonFinite")
         implicated = ids
@@ -65,11 +67,12 @@ extension Procedure {
         }
         let ids = drifting.map(\.rank)
         let value = drifting.map(\.deviation).max() ?? worst
-        let i = ledger.add(EvidenceItem(
-            name: "rankLossDeviation", value: value, threshold: t.rankLossDeviation, comparison: .greaterOrEqual,
-            holds: !ids.isEmpty, concerns: .rankDivergence, supports: !ids.isEmpty,
-            note: "largest |recent median loss − median over ranks| / |median| (\(center)); counts when at least twice "
-                + "the rank's early deviation", ranks: ids.isEmpty ? nil : ids))
+        let i = ledger.add(
+            EvidenceItem(
+                name: "rankLossDeviation", value: value, threshold: t.rankLossDeviation, comparison: .greaterOrEqual,
+                holds: !ids.isEmpty, concerns: .rankDivergence, supports: !ids.isEmpty,
+                note: "largest |recent median loss − median over ranks| / |median| (\(center)); counts when at least twice "
+                    + "the rank's early deviation", ranks: ids.isEmpty ? nil : ids))
         guard !ids.isEmpty else { return nil }
         ledger.decide(i, for: .rankDivergence, strength: Margin.linear(value, t.rankLossDeviation))
         implicated = ids
@@ -78,12 +81,18 @@ extension Procedure {
 
     mutating func repeatingRanks(_ ranks: [RankSummary]) -> (Verdict, String)? {
         let checks: [(String, KeyPath<RankSummary, Double?>, String, String, String)] = [
-            ("epochRepeatShare", \.epochRepeatShare, "share of recent batches the rank already had in an earlier epoch",
-             "the batch order repeats every epoch (a sampler never told the epoch)", "sampler"),
-            ("sharedBatchShare", \.sharedBatchShare, "share of recent batches another rank also had",
-             "ranks train on the same batches (the data is not sharded)", "sampler"),
-            ("repeatedBatchShare", \.repeatedBatchShare, "share of recent batches repeated within their epoch",
-             "batches repeat", "content"),
+            (
+                "epochRepeatShare", \.epochRepeatShare, "share of recent batches the rank already had in an earlier epoch",
+                "the batch order repeats every epoch (a sampler never told the epoch)", "sampler"
+            ),
+            (
+                "sharedBatchShare", \.sharedBatchShare, "share of recent batches another rank also had",
+                "ranks train on the same batches (the data is not sharded)", "sampler"
+            ),
+            (
+                "repeatedBatchShare", \.repeatedBatchShare, "share of recent batches repeated within their epoch",
+                "batches repeat", "content"
+            ),
         ]
         var best: (index: Int, strength: Double, reason: String)?
         var hit = Set<Int>()
@@ -92,11 +101,12 @@ extension Procedure {
             guard !measured.isEmpty else { continue }
             let hits = measured.filter { $0.1 >= t.repeatedBatchShare }
             let value = hits.isEmpty ? measured.map(\.1).max() ?? 0 : HistoryAnalysis.median(hits.map(\.1)) ?? 0
-            let i = ledger.add(EvidenceItem(
-                name: name, value: value, threshold: t.repeatedBatchShare, comparison: .greaterOrEqual,
-                holds: !hits.isEmpty, concerns: .dataPipelineStall, supports: !hits.isEmpty,
-                note: note + (hits.isEmpty ? " (largest over ranks)" : " (median over the ranks named)"),
-                ranks: hits.isEmpty ? nil : hits.map(\.0)))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: name, value: value, threshold: t.repeatedBatchShare, comparison: .greaterOrEqual,
+                    holds: !hits.isEmpty, concerns: .dataPipelineStall, supports: !hits.isEmpty,
+                    note: note + (hits.isEmpty ? " (largest over ranks)" : " (median over the ranks named)"),
+                    ranks: hits.isEmpty ? nil : hits.map(\.0)))
             guard !hits.isEmpty else { continue }
             hit.formUnion(hits.map(\.0))
             flags.insert("content")
@@ -139,26 +149,31 @@ extension Procedure {
             let slow = all.filter { $0.excess >= floor }
             let value = (slow.isEmpty ? all.map(\.excess).max() ?? 0 : slow.map(\.excess).min() ?? 0) / baseline
             let threshold = floor / baseline
-            let i = ledger.add(EvidenceItem(
-                name: name, value: value, threshold: threshold, comparison: .greaterOrEqual, holds: !slow.isEmpty,
-                concerns: verdict, supports: !slow.isEmpty,
-                note: "(rank's median − median over ranks) / median step \(baseline) s; threshold = "
-                    + "max(\(t.rankDelayMinimum) s, \(t.rankImbalance) × median step) / median step",
-                ranks: slow.isEmpty ? nil : slow.map(\.rank)))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: name, value: value, threshold: threshold, comparison: .greaterOrEqual, holds: !slow.isEmpty,
+                    concerns: verdict, supports: !slow.isEmpty,
+                    note: "(rank's median − median over ranks) / median step \(baseline) s; threshold = "
+                        + "max(\(t.rankDelayMinimum) s, \(t.rankImbalance) × median step) / median step",
+                    ranks: slow.isEmpty ? nil : slow.map(\.rank)))
             if !slow.isEmpty {
                 let ids = slow.map(\.rank)
-                found.append((i, Margin.linear(value, threshold), verdict, ids,
-                              "\(Self.list(ids)) \(what) \(value.formatted3)× the median step longer than the other ranks"))
+                found.append(
+                    (
+                        i, Margin.linear(value, threshold), verdict, ids,
+                        "\(Self.list(ids)) \(what) \(value.formatted3)× the median step longer than the other ranks"
+                    ))
             }
         }
         guard let best = found.max(by: { $0.strength < $1.strength }) else { return nil }
         // Where measured, the others' all-reduce wait shows what the slow ranks cost them.
         let others = ranks.filter { !best.ids.contains($0.rank) }.compactMap(\.allreduceWait)
         if let wait = HistoryAnalysis.median(others) {
-            ledger.add(EvidenceItem(
-                name: "allreduceWait", value: wait, threshold: 0, comparison: .greater, holds: wait > 0,
-                concerns: best.verdict, supports: wait > 0,
-                note: "median seconds the other ranks wait at the all-reduce per step"))
+            ledger.add(
+                EvidenceItem(
+                    name: "allreduceWait", value: wait, threshold: 0, comparison: .greater, holds: wait > 0,
+                    concerns: best.verdict, supports: wait > 0,
+                    note: "median seconds the other ranks wait at the all-reduce per step"))
         }
         ledger.decide(best.index, for: best.verdict, strength: best.strength)
         flags.insert(best.verdict == .straggler ? "straggler" : "timing")
@@ -175,8 +190,9 @@ extension Procedure {
         var named = implicated
         // A data stall the consensus shows is every rank's.
         if named.isEmpty && verdict == .dataPipelineStall { named = reporting }
-        return RankDiagnosis(worldSize: world, reporting: reporting, missing: (0..<world).filter { !seen.contains($0) },
-                             implicated: named)
+        return RankDiagnosis(
+            worldSize: world, reporting: reporting, missing: (0..<world).filter { !seen.contains($0) },
+            implicated: named)
     }
 }
 

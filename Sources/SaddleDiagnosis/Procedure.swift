@@ -71,10 +71,15 @@ struct Procedure {
     mutating func gradientTest(_ g: Double) -> (Verdict, String) {
         let threshold = smallGradientThreshold
         let small = g <= threshold
-        let note = earlyGradNorm.map { "threshold = max(\(t.smallGradientAbsolute)·max(1,|f|), \(t.smallGradientRelative)·early scale \($0))" }
+        let note =
+            earlyGradNorm.map {
+                "threshold = max(\(t.smallGradientAbsolute)·max(1,|f|), \(t.smallGradientRelative)·early scale \($0))"
+            }
             ?? "threshold = \(t.smallGradientAbsolute)·max(1, |f|) (no early gradient scale known)"
-        let index = ledger.add(EvidenceItem(name: "gradNorm", value: g, threshold: threshold, comparison: .lessOrEqual,
-                                            holds: small, concerns: .progressing, supports: !small, note: note))
+        let index = ledger.add(
+            EvidenceItem(
+                name: "gradNorm", value: g, threshold: threshold, comparison: .lessOrEqual,
+                holds: small, concerns: .progressing, supports: !small, note: note))
         let strength = Margin.decades(g, threshold)
         let outcome = small ? smallGradient() : largeGradient(gradientItem: index, strength: strength)
         if small { ledger.decide(index, for: outcome.0, strength: strength) }
@@ -83,13 +88,17 @@ struct Procedure {
 
     /// Step 1.
     mutating func divergence() -> (Verdict, String)? {
-        let current: [(String, Double?)] = [("loss", e.loss), ("gradNorm", e.gradNorm), ("lambdaMax", e.lambdaMax),
-                                           ("lambdaMin", e.lambdaMin)]
+        let current: [(String, Double?)] = [
+            ("loss", e.loss), ("gradNorm", e.gradNorm), ("lambdaMax", e.lambdaMax),
+            ("lambdaMin", e.lambdaMin),
+        ]
         for (name, value) in current {
             if let value, !value.isFinite {
-                let i = ledger.add(EvidenceItem(name: "nonFinite", value: value, threshold: 0, comparison: .notFinite,
-                                                holds: true, concerns: .diverging, supports: true,
-                                                note: "\(name) is \(value)"))
+                let i = ledger.add(
+                    EvidenceItem(
+                        name: "nonFinite", value: value, threshold: 0, comparison: .notFinite,
+                        holds: true, concerns: .diverging, supports: true,
+                        note: "\(name) is \(value)"))
                 ledger.decide(i, for: .diverging, strength: 1)
                 flags.insert("nonFinite")
                 return (.diverging, "\(name) is \(value)")
@@ -97,9 +106,11 @@ struct Procedure {
         }
         if let step = h.nonFiniteStep, let record = e.history.first(where: { $0.step == step }) {
             let value = [record.loss, record.weightNorm ?? 0, record.gradNorm ?? 0].first { !$0.isFinite } ?? .nan
-            let i = ledger.add(EvidenceItem(name: "nonFinite", value: value, threshold: 0, comparison: .notFinite,
-                                            holds: true, concerns: .diverging, supports: true,
-                                            note: "non-finite value at step \(step)"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: "nonFinite", value: value, threshold: 0, comparison: .notFinite,
+                    holds: true, concerns: .diverging, supports: true,
+                    note: "non-finite value at step \(step)"))
             ledger.decide(i, for: .diverging, strength: 1)
             flags.insert("nonFinite")
             return (.diverging, "a non-finite value at step \(step)")
@@ -107,37 +118,43 @@ struct Procedure {
 
         let eos = edgeOfStability
         if let s = sharpness, eos {
-            ledger.add(EvidenceItem(
-                name: "edgeOfStability", value: s, threshold: t.edgeOfStability, comparison: .within, holds: true,
-                concerns: .progressing, supports: true,
-                note: "lr·λ_max within ±\(t.edgeOfStabilityBand * t.edgeOfStability) of \(t.edgeOfStability) while the "
-                    + "windowed loss falls on average (relative change \(h.lossRelativeChange ?? .nan)): edge of "
-                    + "stability, not divergence"))
+            ledger.add(
+                EvidenceItem(
+                    name: "edgeOfStability", value: s, threshold: t.edgeOfStability, comparison: .within, holds: true,
+                    concerns: .progressing, supports: true,
+                    note: "lr·λ_max within ±\(t.edgeOfStabilityBand * t.edgeOfStability) of \(t.edgeOfStability) while the "
+                        + "windowed loss falls on average (relative change \(h.lossRelativeChange ?? .nan)): edge of "
+                        + "stability, not divergence"))
         }
         let suppressed = eos ? " (not counted: edge of stability)" : ""
         var candidates: [(Int, Double, String)] = []
         if let change = h.lossRelativeChange {
             let thirds = h.lossThirdsRatio ?? .nan
             let grows = change > t.divergenceLossGrowth && thirds > 1 + t.divergenceLossGrowth
-            let i = ledger.add(EvidenceItem(
-                name: "lossGrowth", value: change, threshold: t.divergenceLossGrowth, comparison: .greater, holds: grows,
-                concerns: .diverging, supports: grows && !eos,
-                note: "relative loss change over the last \(t.plateauWindow) steps; last/first-third median ratio "
-                    + "\(thirds)\(grows ? suppressed : "")"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: "lossGrowth", value: change, threshold: t.divergenceLossGrowth, comparison: .greater, holds: grows,
+                    concerns: .diverging, supports: grows && !eos,
+                    note: "relative loss change over the last \(t.plateauWindow) steps; last/first-third median ratio "
+                        + "\(thirds)\(grows ? suppressed : "")"))
             if grows && !eos { candidates.append((i, Margin.linear(change, t.divergenceLossGrowth), "the loss grows")) }
         }
         let notFalling = (h.lossRelativeChange ?? 0) > -t.plateauRelativeSlope
         for (name, growth) in [("gradNormGrowth", h.gradNormGrowth), ("weightNormGrowth", h.weightNormGrowth)] {
             guard let growth else { continue }
             let grows = growth > t.divergenceNormGrowth && notFalling
-            let i = ledger.add(EvidenceItem(
-                name: name, value: growth, threshold: t.divergenceNormGrowth, comparison: .greater, holds: grows,
-                concerns: .diverging, supports: grows && !eos,
-                note: "median of the window's last third over its first; counts only while the loss is not "
-                    + "falling\(grows ? suppressed : "")"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: name, value: growth, threshold: t.divergenceNormGrowth, comparison: .greater, holds: grows,
+                    concerns: .diverging, supports: grows && !eos,
+                    note: "median of the window's last third over its first; counts only while the loss is not "
+                        + "falling\(grows ? suppressed : "")"))
             if grows && !eos {
-                candidates.append((i, Margin.decades(growth, t.divergenceNormGrowth),
-                                   name == "gradNormGrowth" ? "the gradient norm grows" : "the weight norm grows"))
+                candidates.append(
+                    (
+                        i, Margin.decades(growth, t.divergenceNormGrowth),
+                        name == "gradNormGrowth" ? "the gradient norm grows" : "the weight norm grows"
+                    ))
             }
         }
         guard let best = candidates.max(by: { $0.1 < $1.1 }) else { return nil }
@@ -149,30 +166,37 @@ struct Procedure {
     /// batches, one-label batches). With `decisive` false the items are recorded and nothing is decided.
     mutating func pipeline(kind: String, decisive: Bool = true) -> (Verdict, String)? {
         var candidates: [(Int, Double, String, String)] = []
-        func check(_ name: String, _ value: Double?, _ threshold: Double, _ comparison: Comparison, _ note: String,
-                   _ reason: String, _ flag: String)
-        {
+        func check(
+            _ name: String, _ value: Double?, _ threshold: Double, _ comparison: Comparison, _ note: String,
+            _ reason: String, _ flag: String
+        ) {
             guard flag == kind, let value, value.isFinite else { return }
             let holds = comparison == .greaterOrEqual ? value >= threshold : value <= threshold
-            let i = ledger.add(EvidenceItem(name: name, value: value, threshold: threshold, comparison: comparison,
-                                            holds: holds, concerns: .dataPipelineStall, supports: holds, note: note))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: name, value: value, threshold: threshold, comparison: comparison,
+                    holds: holds, concerns: .dataPipelineStall, supports: holds, note: note))
             if holds { candidates.append((i, Margin.linear(value, threshold), reason, flag)) }
         }
         // A share only matters when the waits are long enough to be felt.
         let waitsMatter = e.dataWaitShare != nil || (h.meanDataWait.map { $0 >= t.dataWaitMinimum } ?? true)
-        check("dataWaitShare", waitsMatter ? (e.dataWaitShare ?? h.dataWaitShare) : nil, t.dataWaitShare, .greaterOrEqual,
-              "share of step time spent waiting for data"
+        check(
+            "dataWaitShare", waitsMatter ? (e.dataWaitShare ?? h.dataWaitShare) : nil, t.dataWaitShare, .greaterOrEqual,
+            "share of step time spent waiting for data"
                 + (h.meanDataWait.map { "; mean wait \($0) s, counted from \(t.dataWaitMinimum) s" } ?? ""),
-              "the step waits for data most of the time", "timing")
+            "the step waits for data most of the time", "timing")
         // A slower step is a data-pipeline stall only when the steps wait for data long enough to be felt;
         // otherwise the slowdown is compute's (another process, a tiny model's timer noise).
-        check("throughputDrop", waitsMatter ? (e.throughputChange ?? h.throughputChange).map { -$0 } : nil, t.throughputDrop,
-              .greaterOrEqual, "1 − recent/earlier throughput", "throughput dropped", "timing")
-        check("repeatedBatchShare", e.repeatedBatchShare ?? h.repeatedBatchShare, t.repeatedBatchShare,
-              .greaterOrEqual, "share of recent batches that repeat another recent batch", "batches repeat", "content")
-        check("labelEntropy", e.labelEntropy ?? h.labelEntropy, t.labelEntropy, .lessOrEqual,
-              "mean normalized label entropy of recent batches (0 = one label per batch)",
-              "batches hold a single label", "content")
+        check(
+            "throughputDrop", waitsMatter ? (e.throughputChange ?? h.throughputChange).map { -$0 } : nil, t.throughputDrop,
+            .greaterOrEqual, "1 − recent/earlier throughput", "throughput dropped", "timing")
+        check(
+            "repeatedBatchShare", e.repeatedBatchShare ?? h.repeatedBatchShare, t.repeatedBatchShare,
+            .greaterOrEqual, "share of recent batches that repeat another recent batch", "batches repeat", "content")
+        check(
+            "labelEntropy", e.labelEntropy ?? h.labelEntropy, t.labelEntropy, .lessOrEqual,
+            "mean normalized label entropy of recent batches (0 = one label per batch)",
+            "batches hold a single label", "content")
         guard decisive, let best = candidates.max(by: { $0.1 < $1.1 }) else { return nil }
         for c in candidates { flags.insert(c.3) }
         ledger.decide(best.0, for: .dataPipelineStall, strength: best.1)
@@ -187,10 +211,11 @@ struct Procedure {
         if let low = e.lambdaMin, let scale {
             let threshold = -t.negativeCurvature * scale
             let negative = scale > 0 && low < threshold
-            let i = ledger.add(EvidenceItem(
-                name: "lambdaMin", value: low, threshold: threshold, comparison: .less, holds: negative,
-                concerns: .saddle, supports: negative,
-                note: "threshold = −\(t.negativeCurvature)·|λ|max (|λ|max = \(scale))"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: "lambdaMin", value: low, threshold: threshold, comparison: .less, holds: negative,
+                    concerns: .saddle, supports: negative,
+                    note: "threshold = −\(t.negativeCurvature)·|λ|max (|λ|max = \(scale))"))
             if negative {
                 saddle = (i, Margin.linear(low, threshold), "λ_min = \(low) is clearly negative")
                 flags.insert("negativeCurvature")
@@ -198,9 +223,10 @@ struct Procedure {
         }
         if let mass = e.negativeSpectralMass {
             let holds = mass > t.negativeSpectralMass
-            let i = ledger.add(EvidenceItem(
-                name: "negativeSpectralMass", value: mass, threshold: t.negativeSpectralMass, comparison: .greater,
-                holds: holds, concerns: .saddle, supports: holds, note: "share of spectral density below −tol"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: "negativeSpectralMass", value: mass, threshold: t.negativeSpectralMass, comparison: .greater,
+                    holds: holds, concerns: .saddle, supports: holds, note: "share of spectral density below −tol"))
             if holds && e.lambdaMin == nil && saddle == nil {
                 saddle = (i, Margin.linear(mass, t.negativeSpectralMass), "negative spectral mass \(mass)")
                 flags.insert("negativeCurvature")
@@ -227,36 +253,43 @@ struct Procedure {
         if let scale {
             let threshold = t.flatSpectrum * lossScale
             flatSpectrum = scale <= threshold
-            let i = ledger.add(EvidenceItem(
-                name: "spectrumScale", value: scale, threshold: threshold, comparison: .lessOrEqual, holds: flatSpectrum,
-                concerns: .plateau, supports: flatSpectrum,
-                note: "max(|λ_max|, |λ_min|); threshold = \(t.flatSpectrum)·max(1, |f|)"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: "spectrumScale", value: scale, threshold: threshold, comparison: .lessOrEqual, holds: flatSpectrum,
+                    concerns: .plateau, supports: flatSpectrum,
+                    note: "max(|λ_max|, |λ_min|); threshold = \(t.flatSpectrum)·max(1, |f|)"))
             if flatSpectrum { flat.append((i, Margin.decades(scale, threshold), "all eigenvalues ≈ 0")) }
         }
         flat += units ?? unitItems()
         if let best = flat.max(by: { $0.1 < $1.1 }) {
             ledger.decide(best.0, for: .plateau, strength: best.1)
             if probes.measured == 0 { ledger.miss("perturbationProbe") }
-            let probesSay = probes.descent.isEmpty ? "no probe found descent"
+            let probesSay =
+                probes.descent.isEmpty
+                ? "no probe found descent"
                 : "a probe's descent leaves the dead or saturated region, the way off the plateau"
             return (.plateau, "gradient ~0 and " + best.2 + "; " + probesSay)
         }
         // d. Positive semidefinite with some clearly positive curvature.
         if let low = e.lambdaMin, let scale, !flatSpectrum,
-           let lowIndex = ledger.items.firstIndex(where: { $0.name == "lambdaMin" })
+            let lowIndex = ledger.items.firstIndex(where: { $0.name == "lambdaMin" })
         {
             let top = e.lambdaMax ?? scale
             let threshold = t.flatSpectrum * lossScale
-            let i = ledger.add(EvidenceItem(
-                name: "lambdaMax", value: top, threshold: threshold, comparison: .greater, holds: top > threshold,
-                concerns: .localMinimum, supports: top > threshold, note: "some curvature is clearly positive"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: "lambdaMax", value: top, threshold: threshold, comparison: .greater, holds: top > threshold,
+                    concerns: .localMinimum, supports: top > threshold, note: "some curvature is clearly positive"))
             ledger.decide(i, for: .localMinimum, strength: Margin.decades(top, threshold))
             ledger.decide(lowIndex, for: .localMinimum, strength: Margin.linear(low, -t.negativeCurvature * scale))
             valleyItem()
             for index in probes.noDescent { ledger.decide(index.0, for: .localMinimum, strength: index.1) }
             if probes.measured == 0 { ledger.miss("escapeProbe", "perturbationProbe") }
-            return (.localMinimum, "gradient ~0 and λ_min = \(low) ≥ −tol with λ_max = \(top) > 0: positive "
-                + "semidefinite up to flat directions")
+            return (
+                .localMinimum,
+                "gradient ~0 and λ_min = \(low) ≥ −tol with λ_max = \(top) > 0: positive "
+                    + "semidefinite up to flat directions"
+            )
         }
         // e. Curvature unknown.
         ledger.miss("lambdaMin", "lambdaMax")
@@ -302,8 +335,11 @@ struct Procedure {
         }
         if measured > 0 {
             ledger.items[trend.index].concerns = .plateau
-            return (.plateau, "the loss does not fall although mini-batch gradients agree and the step is stable: "
-                + "the step is too small for this flat stretch")
+            return (
+                .plateau,
+                "the loss does not fall although mini-batch gradients agree and the step is stable: "
+                    + "the step is too small for this flat stretch"
+            )
         }
         ledger.decide(gradientItem, for: .noisyOrIllConditioned, strength: strength)
         if e.gradientCosine == nil { ledger.miss("gradientCosine") }
@@ -335,11 +371,14 @@ struct Procedure {
         guard let change = h.lossRelativeChange else { return nil }
         let falling = change <= -t.plateauRelativeSlope
         let plateau = h.plateauLength.map { ", \($0) steps since the loss came within that of its best" } ?? ""
-        let i = ledger.add(EvidenceItem(
-            name: "lossTrend", value: change, threshold: -t.plateauRelativeSlope, comparison: .lessOrEqual,
-            holds: falling, concerns: .progressing, supports: falling,
-            note: "relative loss change over the last \(t.plateauWindow) steps (least squares)\(plateau)"))
-        let strength = falling ? Margin.linear(change, -t.plateauRelativeSlope)
+        let i = ledger.add(
+            EvidenceItem(
+                name: "lossTrend", value: change, threshold: -t.plateauRelativeSlope, comparison: .lessOrEqual,
+                holds: falling, concerns: .progressing, supports: falling,
+                note: "relative loss change over the last \(t.plateauWindow) steps (least squares)\(plateau)"))
+        let strength =
+            falling
+            ? Margin.linear(change, -t.plateauRelativeSlope)
             : Margin.decades(abs(change), t.plateauRelativeSlope)
         return (i, falling, strength)
     }
@@ -350,19 +389,25 @@ struct Procedure {
         var none: [(Int, Double)] = []
         var measured = 0
         let results: [(String, Double?, Double?, String)] = [
-            ("escapeProbe", e.escapeProbe?.bestDecrease, e.escapeProbe?.baseLoss,
-             "best loss decrease along ±the λ_min eigenvector (step \(e.escapeProbe?.bestStep ?? 0))"),
-            ("perturbationProbe", e.perturbationProbe?.bestDecrease, e.perturbationProbe?.baseLoss,
-             "best loss decrease after \(e.perturbationProbe?.steps ?? 0) gradient steps from "
-                + "\(e.perturbationProbe?.probes ?? 0) random perturbations of radius \(e.perturbationProbe?.radius ?? 0)"),
+            (
+                "escapeProbe", e.escapeProbe?.bestDecrease, e.escapeProbe?.baseLoss,
+                "best loss decrease along ±the λ_min eigenvector (step \(e.escapeProbe?.bestStep ?? 0))"
+            ),
+            (
+                "perturbationProbe", e.perturbationProbe?.bestDecrease, e.perturbationProbe?.baseLoss,
+                "best loss decrease after \(e.perturbationProbe?.steps ?? 0) gradient steps from "
+                    + "\(e.perturbationProbe?.probes ?? 0) random perturbations of radius \(e.perturbationProbe?.radius ?? 0)"
+            ),
         ]
         for (name, decrease, base, note) in results {
             guard let decrease else { continue }
             measured += 1
             let threshold = t.escapeDecrease * max(1, abs(base.flatMap { $0.isFinite ? $0 : nil } ?? loss ?? 0))
             let found = decrease > threshold
-            let i = ledger.add(EvidenceItem(name: name, value: decrease, threshold: threshold, comparison: .greater,
-                                            holds: found, concerns: .saddle, supports: found, note: note))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: name, value: decrease, threshold: threshold, comparison: .greater,
+                    holds: found, concerns: .saddle, supports: found, note: note))
             if found {
                 descent.append((i, Margin.decades(decrease, threshold), "a probe lowered the loss by \(decrease)"))
                 if name == "escapeProbe" { flags.insert("negativeCurvature") } else { flags.insert("perturbation") }
@@ -376,19 +421,26 @@ struct Procedure {
     /// Dead and saturated unit items that hold.
     mutating func unitItems() -> [(Int, Double, String)] {
         var found: [(Int, Double, String)] = []
-        for (name, value, threshold) in [("deadFraction", e.deadFraction, t.deadFraction),
-                                         ("saturatedFraction", e.saturatedFraction, t.saturatedFraction)]
-        {
+        for (name, value, threshold) in [
+            ("deadFraction", e.deadFraction, t.deadFraction),
+            ("saturatedFraction", e.saturatedFraction, t.saturatedFraction),
+        ] {
             guard let value, value.isFinite else { continue }
             if ledger.items.contains(where: { $0.name == name }) { continue }
             let holds = value >= threshold
-            let i = ledger.add(EvidenceItem(
-                name: name, value: value, threshold: threshold, comparison: .greaterOrEqual, holds: holds,
-                concerns: .plateau, supports: holds,
-                note: name == "deadFraction" ? "share of ReLU units dead on the batch" : "share of units in saturation"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: name, value: value, threshold: threshold, comparison: .greaterOrEqual, holds: holds,
+                    concerns: .plateau, supports: holds,
+                    note: name == "deadFraction" ? "share of ReLU units dead on the batch" : "share of units in saturation"))
             if holds {
-                found.append((i, Margin.linear(value, threshold), name == "deadFraction" ? "most ReLU units are dead"
-                    : "most units are saturated"))
+                found.append(
+                    (
+                        i, Margin.linear(value, threshold),
+                        name == "deadFraction"
+                            ? "most ReLU units are dead"
+                            : "most units are saturated"
+                    ))
                 flags.insert("units")
             }
         }
@@ -402,9 +454,10 @@ struct Procedure {
         if let cosine = e.gradientCosine, cosine.isFinite {
             measured += 1
             let holds = cosine < t.cosineNoise
-            let i = ledger.add(EvidenceItem(
-                name: "gradientCosine", value: cosine, threshold: t.cosineNoise, comparison: .less, holds: holds,
-                concerns: .noisyOrIllConditioned, supports: holds, note: "mean cosine between mini-batch gradients"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: "gradientCosine", value: cosine, threshold: t.cosineNoise, comparison: .less, holds: holds,
+                    concerns: .noisyOrIllConditioned, supports: holds, note: "mean cosine between mini-batch gradients"))
             if holds {
                 found.append((i, Margin.linear(cosine, t.cosineNoise), "mini-batch gradients disagree (cosine \(cosine))"))
                 flags.insert("noise")
@@ -415,10 +468,11 @@ struct Procedure {
                 measured += 1
                 let ratio = scale / Double(batch)
                 let holds = ratio > t.noiseScale
-                let i = ledger.add(EvidenceItem(
-                    name: "noiseScale", value: ratio, threshold: t.noiseScale, comparison: .greater, holds: holds,
-                    concerns: .noisyOrIllConditioned, supports: holds,
-                    note: "noise scale \(scale) over batch size \(batch)"))
+                let i = ledger.add(
+                    EvidenceItem(
+                        name: "noiseScale", value: ratio, threshold: t.noiseScale, comparison: .greater, holds: holds,
+                        concerns: .noisyOrIllConditioned, supports: holds,
+                        note: "noise scale \(scale) over batch size \(batch)"))
                 if holds {
                     found.append((i, Margin.decades(ratio, t.noiseScale), "the noise scale is \(ratio)× the batch"))
                     flags.insert("noise")
@@ -430,10 +484,11 @@ struct Procedure {
         if let s = sharpness {
             measured += 1
             let holds = s > t.edgeOfStability
-            let i = ledger.add(EvidenceItem(
-                name: "stepSharpness", value: s, threshold: t.edgeOfStability, comparison: .greater, holds: holds,
-                concerns: .noisyOrIllConditioned, supports: holds,
-                note: "lr·λ_max; above the bound gradient descent oscillates across the sharpest direction"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: "stepSharpness", value: s, threshold: t.edgeOfStability, comparison: .greater, holds: holds,
+                    concerns: .noisyOrIllConditioned, supports: holds,
+                    note: "lr·λ_max; above the bound gradient descent oscillates across the sharpest direction"))
             if holds {
                 found.append((i, Margin.linear(s, t.edgeOfStability), "lr·λ_max = \(s) > \(t.edgeOfStability)"))
                 flags.insert("sharpness")
@@ -443,9 +498,10 @@ struct Procedure {
             measured += 1
             let ratio = top / low
             let holds = ratio > t.conditionNumber
-            let i = ledger.add(EvidenceItem(
-                name: "conditionNumber", value: ratio, threshold: t.conditionNumber, comparison: .greater, holds: holds,
-                concerns: .noisyOrIllConditioned, supports: holds, note: "λ_max / λ_min"))
+            let i = ledger.add(
+                EvidenceItem(
+                    name: "conditionNumber", value: ratio, threshold: t.conditionNumber, comparison: .greater, holds: holds,
+                    concerns: .noisyOrIllConditioned, supports: holds, note: "λ_max / λ_min"))
             if holds {
                 found.append((i, Margin.decades(ratio, t.conditionNumber), "condition number \(ratio)"))
                 flags.insert("conditioning")
@@ -456,14 +512,17 @@ struct Procedure {
 
     /// The flat-valley item: zero eigenvalues beside positive ones (informational).
     mutating func valleyItem() {
-        let share = e.zeroEigenvalueShare
+        let share =
+            e.zeroEigenvalueShare
             ?? e.eigenvalueCounts.flatMap { $0.total > 0 ? Double($0.zero) / Double($0.total) : nil }
         guard let share else { return }
-        ledger.add(EvidenceItem(
-            name: "zeroEigenvalueShare", value: share, threshold: 0, comparison: .greater, holds: share > 0,
-            concerns: .localMinimum, supports: true,
-            note: share > 0 ? "zero eigenvalues along a valley of minima, positive across it: a flat valley, not a plateau"
-                : "no zero eigenvalues: an isolated minimum"))
+        ledger.add(
+            EvidenceItem(
+                name: "zeroEigenvalueShare", value: share, threshold: 0, comparison: .greater, holds: share > 0,
+                concerns: .localMinimum, supports: true,
+                note: share > 0
+                    ? "zero eigenvalues along a valley of minima, positive across it: a flat valley, not a plateau"
+                    : "no zero eigenvalues: an isolated minimum"))
     }
 
     // MARK: Result
@@ -472,15 +531,17 @@ struct Procedure {
         let margin = ledger.strengths.min() ?? 0
         let completeness = max(0.6, Elementary.pow(0.9, Double(ledger.missing.count)))
         let confidence = min(1, max(0, (0.5 + 0.5 * margin) * completeness))
-        return Diagnosis(verdict: verdict, confidence: confidence, reason: reason, evidence: ledger.items,
-                         recommendations: recommendations(for: verdict), missing: ledger.missing,
-                         ranks: rankDiagnosis(verdict: verdict))
+        return Diagnosis(
+            verdict: verdict, confidence: confidence, reason: reason, evidence: ledger.items,
+            recommendations: recommendations(for: verdict), missing: ledger.missing,
+            ranks: rankDiagnosis(verdict: verdict))
     }
 
     func recommendations(for verdict: Verdict) -> [Recommendation] {
         switch verdict {
         case .diverging:
-            return flags.contains("nonFinite") ? [Remedies.findNonFinite, Remedies.smallerLearningRate]
+            return flags.contains("nonFinite")
+                ? [Remedies.findNonFinite, Remedies.smallerLearningRate]
                 : [Remedies.smallerLearningRate]
         case .dataPipelineStall:
             var list: [Recommendation] = []

@@ -23,11 +23,12 @@ public struct RankSummary: Sendable, Equatable {
     /// Step of this rank's first non-finite loss in the trailing window, or of a non-finite latest gradient norm.
     public var nonFiniteStep: Int?
 
-    public init(rank: Int, steps: Int, lastStep: Int, loss: Double? = nil, earlyLoss: Double? = nil,
-                compute: Double? = nil, dataWait: Double? = nil, allreduceWait: Double? = nil,
-                repeatedBatchShare: Double? = nil, epochRepeatShare: Double? = nil, sharedBatchShare: Double? = nil,
-                nonFiniteStep: Int? = nil)
-    {
+    public init(
+        rank: Int, steps: Int, lastStep: Int, loss: Double? = nil, earlyLoss: Double? = nil,
+        compute: Double? = nil, dataWait: Double? = nil, allreduceWait: Double? = nil,
+        repeatedBatchShare: Double? = nil, epochRepeatShare: Double? = nil, sharedBatchShare: Double? = nil,
+        nonFiniteStep: Int? = nil
+    ) {
         self.rank = rank
         self.steps = steps
         self.lastStep = lastStep
@@ -127,8 +128,10 @@ public enum RankAnalysis {
     /// cross-rank step before the consensus is read) — with a non-finite loss, gradient or weight norm
     /// kept, and the lowest rank's fingerprint and epoch. Label histograms are summed (the global batch)
     /// for the last `labelled` steps, the only ones whose labels the diagnosis reads. Steps ascending.
-    public static func consensus(windows: [Int: RankWindow], early: Int = RankWindow.headCount, recent: Int,
-                                 labelled: Int = .max) -> [StepRecord] {
+    public static func consensus(
+        windows: [Int: RankWindow], early: Int = RankWindow.headCount, recent: Int,
+        labelled: Int = .max
+    ) -> [StepRecord] {
         var steps = ConsensusSteps()
         steps.byStep.reserveCapacity(early + recent)
         let newest = windows.values.compactMap(\.lastStep).max() ?? 0

@@ -82,60 +82,90 @@ public struct Thresholds: Sendable, Equatable {
 
     /// All thresholds, in a fixed order.
     public static let catalog: [Info] = [
-        Info(name: "smallGradientRelative", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: 1,
-             meaning: "gradient small if ‖g‖ ≤ this × early gradient scale"),
-        Info(name: "smallGradientAbsolute", defaultValue: 1e-6, isInteger: false, minimum: 0, maximum: .infinity,
-             meaning: "gradient small if ‖g‖ ≤ this × max(1, |loss|)"),
-        Info(name: "earlyWindow", defaultValue: 10, isInteger: true, minimum: 1, maximum: 1_000_000,
-             meaning: "first steps whose median gradient norm is the early scale"),
-        Info(name: "negativeCurvature", defaultValue: 1e-4, isInteger: false, minimum: 0, maximum: 1,
-             meaning: "λ_min clearly negative if λ_min < −this × |λ|max"),
-        Info(name: "flatSpectrum", defaultValue: 1e-6, isInteger: false, minimum: 0, maximum: .infinity,
-             meaning: "spectrum ≈ 0 if |λ|max ≤ this × max(1, |loss|)"),
-        Info(name: "negativeSpectralMass", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: 1,
-             meaning: "negative curvature if the spectral mass below −tol exceeds this"),
-        Info(name: "escapeDecrease", defaultValue: 1e-8, isInteger: false, minimum: 0, maximum: .infinity,
-             meaning: "a probe found descent if its decrease exceeds this × max(1, |loss|)"),
-        Info(name: "plateauWindow", defaultValue: 50, isInteger: true, minimum: 3, maximum: 1_000_000,
-             meaning: "trailing steps over which the loss trend is measured"),
-        Info(name: "plateauRelativeSlope", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: .infinity,
-             meaning: "loss flat if |relative change over the window| < this; falling if < −this"),
-        Info(name: "divergenceLossGrowth", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
-             meaning: "sustained growth if the loss grows by more than this (relative) over the window"),
-        Info(name: "divergenceNormGrowth", defaultValue: 10, isInteger: false, minimum: 1, maximum: .infinity,
-             meaning: "diverging if gradient or weight norms grow by more than this factor, loss not falling"),
-        Info(name: "edgeOfStability", defaultValue: 2, isInteger: false, minimum: 0, maximum: .infinity,
-             meaning: "the stability bound for lr × λ_max"),
-        Info(name: "edgeOfStabilityBand", defaultValue: 0.1, isInteger: false, minimum: 0, maximum: 1,
-             meaning: "edge of stability if lr × λ_max is within bound × (1 ± this) and the loss falls on average"),
-        Info(name: "cosineNoise", defaultValue: 0.1, isInteger: false, minimum: -1, maximum: 1,
-             meaning: "noise dominates if the mean mini-batch gradient cosine is below this"),
-        Info(name: "noiseScale", defaultValue: 10, isInteger: false, minimum: 0, maximum: .infinity,
-             meaning: "noise dominates if noise scale / batch size exceeds this"),
-        Info(name: "conditionNumber", defaultValue: 1e6, isInteger: false, minimum: 1, maximum: .infinity,
-             meaning: "ill-conditioned if λ_max / λ_min (both positive) exceeds this"),
-        Info(name: "deadFraction", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
-             meaning: "plateau if the dead-ReLU share is at least this"),
-        Info(name: "saturatedFraction", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
-             meaning: "plateau if the saturated-unit share is at least this"),
-        Info(name: "dataWindow", defaultValue: 20, isInteger: true, minimum: 1, maximum: 1_000_000,
-             meaning: "trailing steps over which data-pipeline statistics are measured"),
-        Info(name: "dataWaitShare", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
-             meaning: "stall if the data-wait share of step time is at least this"),
-        Info(name: "dataWaitMinimum", defaultValue: 0.001, isInteger: false, minimum: 0, maximum: 3600,
-             meaning: "seconds: the data-wait share counts only when steps wait at least this long on average (a tiny model's queue hand-off is no stall)"),
-        Info(name: "throughputDrop", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
-             meaning: "stall if throughput dropped by at least this share (recent vs earlier)"),
-        Info(name: "repeatedBatchShare", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
-             meaning: "stall if at least this share of recent batches repeat"),
-        Info(name: "labelEntropy", defaultValue: 0.1, isInteger: false, minimum: 0, maximum: 1,
-             meaning: "stall if recent batches' mean normalized label entropy is at most this"),
-        Info(name: "rankImbalance", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
-             meaning: "a rank is slow if its compute or data wait exceeds the median over ranks by this share of the median step"),
-        Info(name: "rankDelayMinimum", defaultValue: 0.002, isInteger: false, minimum: 0, maximum: 3600,
-             meaning: "seconds: a rank's excess compute or data wait counts only from this long"),
-        Info(name: "rankLossDeviation", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
-             meaning: "ranks diverge if a rank's recent median loss is off the median over ranks by this (relative), and was not early"),
+        Info(
+            name: "smallGradientRelative", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: 1,
+            meaning: "gradient small if ‖g‖ ≤ this × early gradient scale"),
+        Info(
+            name: "smallGradientAbsolute", defaultValue: 1e-6, isInteger: false, minimum: 0, maximum: .infinity,
+            meaning: "gradient small if ‖g‖ ≤ this × max(1, |loss|)"),
+        Info(
+            name: "earlyWindow", defaultValue: 10, isInteger: true, minimum: 1, maximum: 1_000_000,
+            meaning: "first steps whose median gradient norm is the early scale"),
+        Info(
+            name: "negativeCurvature", defaultValue: 1e-4, isInteger: false, minimum: 0, maximum: 1,
+            meaning: "λ_min clearly negative if λ_min < −this × |λ|max"),
+        Info(
+            name: "flatSpectrum", defaultValue: 1e-6, isInteger: false, minimum: 0, maximum: .infinity,
+            meaning: "spectrum ≈ 0 if |λ|max ≤ this × max(1, |loss|)"),
+        Info(
+            name: "negativeSpectralMass", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: 1,
+            meaning: "negative curvature if the spectral mass below −tol exceeds this"),
+        Info(
+            name: "escapeDecrease", defaultValue: 1e-8, isInteger: false, minimum: 0, maximum: .infinity,
+            meaning: "a probe found descent if its decrease exceeds this × max(1, |loss|)"),
+        Info(
+            name: "plateauWindow", defaultValue: 50, isInteger: true, minimum: 3, maximum: 1_000_000,
+            meaning: "trailing steps over which the loss trend is measured"),
+        Info(
+            name: "plateauRelativeSlope", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: .infinity,
+            meaning: "loss flat if |relative change over the window| < this; falling if < −this"),
+        Info(
+            name: "divergenceLossGrowth", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
+            meaning: "sustained growth if the loss grows by more than this (relative) over the window"),
+        Info(
+            name: "divergenceNormGrowth", defaultValue: 10, isInteger: false, minimum: 1, maximum: .infinity,
+            meaning: "diverging if gradient or weight norms grow by more than this factor, loss not falling"),
+        Info(
+            name: "edgeOfStability", defaultValue: 2, isInteger: false, minimum: 0, maximum: .infinity,
+            meaning: "the stability bound for lr × λ_max"),
+        Info(
+            name: "edgeOfStabilityBand", defaultValue: 0.1, isInteger: false, minimum: 0, maximum: 1,
+            meaning: "edge of stability if lr × λ_max is within bound × (1 ± this) and the loss falls on average"),
+        Info(
+            name: "cosineNoise", defaultValue: 0.1, isInteger: false, minimum: -1, maximum: 1,
+            meaning: "noise dominates if the mean mini-batch gradient cosine is below this"),
+        Info(
+            name: "noiseScale", defaultValue: 10, isInteger: false, minimum: 0, maximum: .infinity,
+            meaning: "noise dominates if noise scale / batch size exceeds this"),
+        Info(
+            name: "conditionNumber", defaultValue: 1e6, isInteger: false, minimum: 1, maximum: .infinity,
+            meaning: "ill-conditioned if λ_max / λ_min (both positive) exceeds this"),
+        Info(
+            name: "deadFraction", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+            meaning: "plateau if the dead-ReLU share is at least this"),
+        Info(
+            name: "saturatedFraction", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+            meaning: "plateau if the saturated-unit share is at least this"),
+        Info(
+            name: "dataWindow", defaultValue: 20, isInteger: true, minimum: 1, maximum: 1_000_000,
+            meaning: "trailing steps over which data-pipeline statistics are measured"),
+        Info(
+            name: "dataWaitShare", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+            meaning: "stall if the data-wait share of step time is at least this"),
+        Info(
+            name: "dataWaitMinimum", defaultValue: 0.001, isInteger: false, minimum: 0, maximum: 3600,
+            meaning:
+                "seconds: the data-wait share counts only when steps wait at least this long on average (a tiny model's queue hand-off is no stall)"
+        ),
+        Info(
+            name: "throughputDrop", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+            meaning: "stall if throughput dropped by at least this share (recent vs earlier)"),
+        Info(
+            name: "repeatedBatchShare", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+            meaning: "stall if at least this share of recent batches repeat"),
+        Info(
+            name: "labelEntropy", defaultValue: 0.1, isInteger: false, minimum: 0, maximum: 1,
+            meaning: "stall if recent batches' mean normalized label entropy is at most this"),
+        Info(
+            name: "rankImbalance", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
+            meaning: "a rank is slow if its compute or data wait exceeds the median over ranks by this share of the median step"),
+        Info(
+            name: "rankDelayMinimum", defaultValue: 0.002, isInteger: false, minimum: 0, maximum: 3600,
+            meaning: "seconds: a rank's excess compute or data wait counts only from this long"),
+        Info(
+            name: "rankLossDeviation", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
+            meaning:
+                "ranks diverge if a rank's recent median loss is off the median over ranks by this (relative), and was not early"),
     ]
 
     /// The value of the threshold `name`, or `nil` for an unknown name.

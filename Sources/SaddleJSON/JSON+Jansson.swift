@@ -1,7 +1,7 @@
 import CJansson
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Parsing and serialization through libjansson: the only place in Saddle that touches `json_t`.
@@ -48,8 +48,9 @@ extension JSON {
             let text = withUnsafeBytes(of: &error.text) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            throw .syntax(message: text, line: Int(error.line), column: Int(error.column),
-                          position: Int(error.position))
+            throw .syntax(
+                message: text, line: Int(error.line), column: Int(error.column),
+                position: Int(error.position))
         }
         return try body(root)
     }

@@ -61,7 +61,8 @@ public struct JSONReader: Sendable {
         // Sorting only on failure keeps the common path cheap; the error still names the first unknown key.
         if let allowed, members.keys.contains(where: { !allowed.contains($0) }) {
             for key in members.keys.sorted() where !allowed.contains(key) {
-                throw JSONShapeError(path: "\(path).\(key)",
+                throw JSONShapeError(
+                    path: "\(path).\(key)",
                     message: "is not a known field; expected one of: \(allowed.sorted().joined(separator: ", "))")
             }
         }

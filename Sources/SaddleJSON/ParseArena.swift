@@ -1,7 +1,7 @@
 import CJansson
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A bump allocator that jansson allocates from while ``JSON/parse(_:maxDepth:)`` builds its tree.

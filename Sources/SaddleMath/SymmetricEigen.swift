@@ -37,8 +37,9 @@ public enum SymmetricEigen {
         var w = [Double](repeating: 0, count: n)
         let info = a.withUnsafeMutableBufferPointer { ap in
             w.withUnsafeMutableBufferPointer { wp in
-                LAPACKE_dsyevd(LAPACK_COL_MAJOR, wantVectors ? CChar(UInt8(ascii: "V")) : CChar(UInt8(ascii: "N")),
-                               CChar(UInt8(ascii: "L")), Int32(n), ap.baseAddress, Int32(n), wp.baseAddress)
+                LAPACKE_dsyevd(
+                    LAPACK_COL_MAJOR, wantVectors ? CChar(UInt8(ascii: "V")) : CChar(UInt8(ascii: "N")),
+                    CChar(UInt8(ascii: "L")), Int32(n), ap.baseAddress, Int32(n), wp.baseAddress)
             }
         }
         guard info == 0 else { throw Failure(routine: "dsyevd", info: Int(info)) }
@@ -64,9 +65,10 @@ public enum SymmetricEigen {
                 w.withUnsafeMutableBufferPointer { wp in
                     z.withUnsafeMutableBufferPointer { zp in
                         isuppz.withUnsafeMutableBufferPointer { ip in
-                            LAPACKE_dstevr(LAPACK_COL_MAJOR, wantVectors ? CChar(UInt8(ascii: "V")) : CChar(UInt8(ascii: "N")),
-                                           CChar(UInt8(ascii: "A")), Int32(n), dp.baseAddress, ep.baseAddress, 0, 0, 0, 0, 0,
-                                           &m, wp.baseAddress, zp.baseAddress, Int32(wantVectors ? n : 1), ip.baseAddress)
+                            LAPACKE_dstevr(
+                                LAPACK_COL_MAJOR, wantVectors ? CChar(UInt8(ascii: "V")) : CChar(UInt8(ascii: "N")),
+                                CChar(UInt8(ascii: "A")), Int32(n), dp.baseAddress, ep.baseAddress, 0, 0, 0, 0, 0,
+                                &m, wp.baseAddress, zp.baseAddress, Int32(wantVectors ? n : 1), ip.baseAddress)
                         }
                     }
                 }

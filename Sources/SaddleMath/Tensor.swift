@@ -13,8 +13,9 @@ public struct Tensor<T: BLASScalar>: Sendable, Equatable {
     /// A tensor over `storage`, which must hold exactly `shape.reduce(1, *)` values.
     public init(shape: [Int], storage: [T]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "tensor extents must be non-negative, got \(shape)")
-        precondition(storage.count == shape.reduce(1, *),
-                     "shape \(shape) needs \(shape.reduce(1, *)) values, got \(storage.count)")
+        precondition(
+            storage.count == shape.reduce(1, *),
+            "shape \(shape) needs \(shape.reduce(1, *)) values, got \(storage.count)")
         self.shape = shape
         self.storage = storage
     }
@@ -104,16 +105,19 @@ public struct Tensor<T: BLASScalar>: Sendable, Equatable {
         let k = transposeSelf ? shape[0] : shape[1]
         let k2 = transposeOther ? other.shape[1] : other.shape[0]
         let n = transposeOther ? other.shape[0] : other.shape[1]
-        precondition(k == k2, "matmul inner extents differ: \(shape)\(transposeSelf ? "ᵀ" : "") · \(other.shape)\(transposeOther ? "ᵀ" : "")")
+        precondition(
+            k == k2,
+            "matmul inner extents differ: \(shape)\(transposeSelf ? "ᵀ" : "") · \(other.shape)\(transposeOther ? "ᵀ" : "")")
         var out = [T](repeating: 0, count: m * n)
         if m > 0 && n > 0 && k > 0 {
             storage.withUnsafeBufferPointer { a in
                 other.storage.withUnsafeBufferPointer { b in
                     out.withUnsafeMutableBufferPointer { c in
                         // Non-empty buffers always have a base address.
-                        T.gemm(transA: transposeSelf, transB: transposeOther, m: m, n: n, k: k, alpha: 1,
-                               a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
-                               beta: 0, c: c.baseAddress!, ldc: n)
+                        T.gemm(
+                            transA: transposeSelf, transB: transposeOther, m: m, n: n, k: k, alpha: 1,
+                            a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
+                            beta: 0, c: c.baseAddress!, ldc: n)
                     }
                 }
             }

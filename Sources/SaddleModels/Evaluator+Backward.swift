@@ -12,30 +12,34 @@ extension Evaluator {
         case .dense(let n):
             let g = grad(n.output)
             if let pg {
-                T.gemm(transA: true, transB: false, m: n.outWidth, n: n.inWidth, k: rows, alpha: 1,
-                       a: g, lda: n.outWidth, b: value(n.input), ldb: n.inWidth, beta: 0, c: pg + n.weight, ldc: n.inWidth)
+                T.gemm(
+                    transA: true, transB: false, m: n.outWidth, n: n.inWidth, k: rows, alpha: 1,
+                    a: g, lda: n.outWidth, b: value(n.input), ldb: n.inWidth, beta: 0, c: pg + n.weight, ldc: n.inWidth)
                 if let bias = n.bias { columnSums(g, rows: rows, width: n.outWidth, into: pg + bias) }
             }
             if n.input != 0 {
-                T.gemm(transA: false, transB: false, m: rows, n: n.inWidth, k: n.outWidth, alpha: 1,
-                       a: g, lda: n.outWidth, b: p + n.weight, ldb: n.inWidth, beta: n.accumulate ? 1 : 0,
-                       c: grad(n.input), ldc: n.inWidth)
+                T.gemm(
+                    transA: false, transB: false, m: rows, n: n.inWidth, k: n.outWidth, alpha: 1,
+                    a: g, lda: n.outWidth, b: p + n.weight, ldb: n.inWidth, beta: n.accumulate ? 1 : 0,
+                    c: grad(n.input), ldc: n.inWidth)
             }
         case .activation(let n):
             guard n.input != 0 else { return }
             activationBackward(n, from: grad(n.output), into: grad(n.input), rows: rows)
         case .layerNorm(let n):
-            layerNormBackward(n, p, rows: rows, from: grad(n.output), into: n.input != 0 ? grad(n.input) : nil,
-                              parameterGradient: pg)
+            layerNormBackward(
+                n, p, rows: rows, from: grad(n.output), into: n.input != 0 ? grad(n.input) : nil,
+                parameterGradient: pg)
         case .add(let n):
             addBackward(n, from: grad(n.output), rows: rows, into: grad)
         }
     }
 
     /// into = φ'(z)·g (or +=, when the node accumulates): an activation's backward pass.
-    @inline(__always) func activationBackward(_ n: ModelPlan.ActivationNode, from g: UnsafePointer<T>,
-                                              into gz: UnsafeMutablePointer<T>, rows: Int)
-    {
+    @inline(__always) func activationBackward(
+        _ n: ModelPlan.ActivationNode, from g: UnsafePointer<T>,
+        into gz: UnsafeMutablePointer<T>, rows: Int
+    ) {
         let z = value(n.input), y = value(n.output)
         let count = rows * n.width
         switch (n.activation, n.accumulate) {
@@ -47,9 +51,10 @@ extension Evaluator {
     }
 
     /// A residual sum's backward pass: its output's gradient goes to both inputs.
-    @inline(__always) func addBackward(_ n: ModelPlan.Add, from g: UnsafePointer<T>, rows: Int,
-                                       into buffer: (Int) -> UnsafeMutablePointer<T>)
-    {
+    @inline(__always) func addBackward(
+        _ n: ModelPlan.Add, from g: UnsafePointer<T>, rows: Int,
+        into buffer: (Int) -> UnsafeMutablePointer<T>
+    ) {
         let count = rows * n.width
         for (target, accumulate) in [(n.input, n.accumulateInput), (n.skip, n.accumulateSkip)] where target != 0 {
             let d = buffer(target)
@@ -67,9 +72,10 @@ extension Evaluator {
 
     /// A layernorm's backward pass of `g` (its output's gradient, or for Gauss–Newton products its
     /// R-gradient) into `gx` and the scale and shift gradients.
-    func layerNormBackward(_ n: ModelPlan.LayerNorm, _ p: UnsafePointer<T>, rows: Int, from g: UnsafePointer<T>,
-                           into gx: UnsafeMutablePointer<T>?, parameterGradient pg: UnsafeMutablePointer<T>?)
-    {
+    func layerNormBackward(
+        _ n: ModelPlan.LayerNorm, _ p: UnsafePointer<T>, rows: Int, from g: UnsafePointer<T>,
+        into gx: UnsafeMutablePointer<T>?, parameterGradient pg: UnsafeMutablePointer<T>?
+    ) {
         let w = n.width
         let hat = normHat(n.slot), invStd = normInvStd(n.slot)
         let gamma = p + n.scale
@@ -101,29 +107,34 @@ extension Evaluator {
     /// primal values and gradients the primal passes left; writes H·v into `hv`. With `gaussNewton`,
     /// the second-order terms (those with a primal gradient or an activation's second derivative) are
     /// left out: that is the plain backward pass of H_loss·J·v, so `hv` receives G·v.
-    func rBackward(_ p: UnsafePointer<T>, _ v: UnsafePointer<T>, rows: Int, hv: UnsafeMutablePointer<T>,
-                   gaussNewton: Bool)
-    {
+    func rBackward(
+        _ p: UnsafePointer<T>, _ v: UnsafePointer<T>, rows: Int, hv: UnsafeMutablePointer<T>,
+        gaussNewton: Bool
+    ) {
         for node in plan.nodes.reversed() {
             switch node {
             case .dense(let n):
                 let rg = rGrad(n.output)
-                T.gemm(transA: true, transB: false, m: n.outWidth, n: n.inWidth, k: rows, alpha: 1,
-                       a: rg, lda: n.outWidth, b: value(n.input), ldb: n.inWidth, beta: 0, c: hv + n.weight, ldc: n.inWidth)
+                T.gemm(
+                    transA: true, transB: false, m: n.outWidth, n: n.inWidth, k: rows, alpha: 1,
+                    a: rg, lda: n.outWidth, b: value(n.input), ldb: n.inWidth, beta: 0, c: hv + n.weight, ldc: n.inWidth)
                 if let bias = n.bias { columnSums(rg, rows: rows, width: n.outWidth, into: hv + bias) }
                 guard n.input != 0 else { continue }
                 let g = grad(n.output), rgx = rGrad(n.input)
                 if !gaussNewton {
-                    T.gemm(transA: true, transB: false, m: n.outWidth, n: n.inWidth, k: rows, alpha: 1,
-                           a: g, lda: n.outWidth, b: rValue(n.input), ldb: n.inWidth, beta: 1, c: hv + n.weight,
-                           ldc: n.inWidth)
+                    T.gemm(
+                        transA: true, transB: false, m: n.outWidth, n: n.inWidth, k: rows, alpha: 1,
+                        a: g, lda: n.outWidth, b: rValue(n.input), ldb: n.inWidth, beta: 1, c: hv + n.weight,
+                        ldc: n.inWidth)
                 }
-                T.gemm(transA: false, transB: false, m: rows, n: n.inWidth, k: n.outWidth, alpha: 1,
-                       a: rg, lda: n.outWidth, b: p + n.weight, ldb: n.inWidth, beta: n.accumulate ? 1 : 0,
-                       c: rgx, ldc: n.inWidth)
+                T.gemm(
+                    transA: false, transB: false, m: rows, n: n.inWidth, k: n.outWidth, alpha: 1,
+                    a: rg, lda: n.outWidth, b: p + n.weight, ldb: n.inWidth, beta: n.accumulate ? 1 : 0,
+                    c: rgx, ldc: n.inWidth)
                 if !gaussNewton {
-                    T.gemm(transA: false, transB: false, m: rows, n: n.inWidth, k: n.outWidth, alpha: 1,
-                           a: g, lda: n.outWidth, b: v + n.weight, ldb: n.inWidth, beta: 1, c: rgx, ldc: n.inWidth)
+                    T.gemm(
+                        transA: false, transB: false, m: rows, n: n.inWidth, k: n.outWidth, alpha: 1,
+                        a: g, lda: n.outWidth, b: v + n.weight, ldb: n.inWidth, beta: 1, c: rgx, ldc: n.inWidth)
                 }
             case .activation(let n):
                 guard n.input != 0 else { continue }
@@ -140,15 +151,17 @@ extension Evaluator {
                     }
                     let z = value(n.input), y = value(n.output), rz = rValue(n.input), g = grad(n.output)
                     for i in 0..<(rows * n.width) {
-                        let d = activationSecondDerivative(a, z[i], y[i]) * rz[i] * g[i]
+                        let d =
+                            activationSecondDerivative(a, z[i], y[i]) * rz[i] * g[i]
                             + activationDerivative(a, z[i], y[i]) * rg[i]
                         if n.accumulate { rgz[i] += d } else { rgz[i] = d }
                     }
                 }
             case .layerNorm(let n):
                 if gaussNewton {
-                    layerNormBackward(n, p, rows: rows, from: rGrad(n.output), into: n.input != 0 ? rGrad(n.input) : nil,
-                                      parameterGradient: hv)
+                    layerNormBackward(
+                        n, p, rows: rows, from: rGrad(n.output), into: n.input != 0 ? rGrad(n.input) : nil,
+                        parameterGradient: hv)
                 } else {
                     layerNormRBackward(n, p, v, rows: rows, hv: hv)
                 }
@@ -158,9 +171,10 @@ extension Evaluator {
         }
     }
 
-    func layerNormRBackward(_ n: ModelPlan.LayerNorm, _ p: UnsafePointer<T>, _ v: UnsafePointer<T>, rows: Int,
-                            hv: UnsafeMutablePointer<T>)
-    {
+    func layerNormRBackward(
+        _ n: ModelPlan.LayerNorm, _ p: UnsafePointer<T>, _ v: UnsafePointer<T>, rows: Int,
+        hv: UnsafeMutablePointer<T>
+    ) {
         let w = n.width
         let g = grad(n.output), rg = rGrad(n.output)
         let hat = normHat(n.slot), rHat = arena + normRHatOffset[n.slot]

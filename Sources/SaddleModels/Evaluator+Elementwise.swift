@@ -17,9 +17,10 @@ extension Evaluator {
     /// out = (z > 0 ? g : 0), or out += that when `accumulate`: the ReLU's Jacobian (diagonal, a
     /// mask) applied to g. With g = an R-value or a gradient this is both the R-forward and the
     /// backward pass of a ReLU.
-    @inline(__always) func reluMask(_ z: UnsafePointer<T>, _ g: UnsafePointer<T>, into out: UnsafeMutablePointer<T>,
-                                    count: Int, accumulate: Bool)
-    {
+    @inline(__always) func reluMask(
+        _ z: UnsafePointer<T>, _ g: UnsafePointer<T>, into out: UnsafeMutablePointer<T>,
+        count: Int, accumulate: Bool
+    ) {
         if accumulate {
             for i in 0..<count {
                 let zi = z[i], gi = g[i]

@@ -8,14 +8,16 @@ extension Evaluator {
             switch node {
             case .dense(let n):
                 let z = value(n.output)
-                T.gemm(transA: false, transB: true, m: rows, n: n.outWidth, k: n.inWidth, alpha: 1,
-                       a: value(n.input), lda: n.inWidth, b: p + n.weight, ldb: n.inWidth, beta: 0, c: z, ldc: n.outWidth)
+                T.gemm(
+                    transA: false, transB: true, m: rows, n: n.outWidth, k: n.inWidth, alpha: 1,
+                    a: value(n.input), lda: n.inWidth, b: p + n.weight, ldb: n.inWidth, beta: 0, c: z, ldc: n.outWidth)
                 // Bias and a following ReLU or tanh in one pass over the output.
                 if index + 1 < plan.nodes.count, case .activation(let a) = plan.nodes[index + 1], a.input == n.output,
-                   a.activation == .relu || a.activation == .tanh
+                    a.activation == .relu || a.activation == .tanh
                 {
-                    biasActivation(p, bias: n.bias, z: z, y: value(a.output), rows: rows, width: n.outWidth,
-                                   tanh: a.activation == .tanh)
+                    biasActivation(
+                        p, bias: n.bias, z: z, y: value(a.output), rows: rows, width: n.outWidth,
+                        tanh: a.activation == .tanh)
                     fused = index + 1
                 } else if let bias = n.bias {
                     addRowVector(p + bias, to: z, rows: rows, width: n.outWidth)
@@ -38,9 +40,10 @@ extension Evaluator {
         }
     }
 
-    @inline(__always) func biasActivation(_ p: UnsafePointer<T>, bias: Int?, z: UnsafeMutablePointer<T>,
-                                          y: UnsafeMutablePointer<T>, rows: Int, width: Int, tanh: Bool)
-    {
+    @inline(__always) func biasActivation(
+        _ p: UnsafePointer<T>, bias: Int?, z: UnsafeMutablePointer<T>,
+        y: UnsafeMutablePointer<T>, rows: Int, width: Int, tanh: Bool
+    ) {
         let b = bias.map { p + $0 }
         for r in 0..<rows {
             let zr = z + r * width, yr = y + r * width
@@ -90,12 +93,14 @@ extension Evaluator {
             switch node {
             case .dense(let n):
                 let rz = rValue(n.output)
-                T.gemm(transA: false, transB: true, m: rows, n: n.outWidth, k: n.inWidth, alpha: 1,
-                       a: value(n.input), lda: n.inWidth, b: v + n.weight, ldb: n.inWidth, beta: 0, c: rz, ldc: n.outWidth)
+                T.gemm(
+                    transA: false, transB: true, m: rows, n: n.outWidth, k: n.inWidth, alpha: 1,
+                    a: value(n.input), lda: n.inWidth, b: v + n.weight, ldb: n.inWidth, beta: 0, c: rz, ldc: n.outWidth)
                 if n.input != 0 {
-                    T.gemm(transA: false, transB: true, m: rows, n: n.outWidth, k: n.inWidth, alpha: 1,
-                           a: rValue(n.input), lda: n.inWidth, b: p + n.weight, ldb: n.inWidth, beta: 1, c: rz,
-                           ldc: n.outWidth)
+                    T.gemm(
+                        transA: false, transB: true, m: rows, n: n.outWidth, k: n.inWidth, alpha: 1,
+                        a: rValue(n.input), lda: n.inWidth, b: p + n.weight, ldb: n.inWidth, beta: 1, c: rz,
+                        ldc: n.outWidth)
                 }
                 if let bias = n.bias { addRowVector(v + bias, to: rz, rows: rows, width: n.outWidth) }
             case .activation(let n):

@@ -1,9 +1,9 @@
 import SaddleMath
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 extension Evaluator {

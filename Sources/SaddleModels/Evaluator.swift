@@ -112,7 +112,8 @@ public final class Evaluator<T: BLASScalar> {
         }
         if batch.rows < 1 { throw .shapeMismatch("the batch is empty; give at least one row") }
         if batch.inputs.count != batch.rows * batch.inputWidth {
-            throw .shapeMismatch("the batch holds \(batch.inputs.count) input values, expected rows × width = \(batch.rows * batch.inputWidth)")
+            throw .shapeMismatch(
+                "the batch holds \(batch.inputs.count) input values, expected rows × width = \(batch.rows * batch.inputWidth)")
         }
         switch (loss, batch.targets) {
         case (.softmaxCrossEntropy, .classes(let classes)):
@@ -306,9 +307,10 @@ public final class Evaluator<T: BLASScalar> {
 
     /// R-forward (J·v), H_loss·J·v at the output, then the R-backward of the true Hessian or the
     /// linear backward of the Gauss–Newton product. Reads ``primal``; writes only the tangent arena.
-    private func tangentPasses(_ parameters: [T], _ batch: Batch<T>, _ vector: [T], _ result: inout [T],
-                               gaussNewton: Bool)
-    {
+    private func tangentPasses(
+        _ parameters: [T], _ batch: Batch<T>, _ vector: [T], _ result: inout [T],
+        gaussNewton: Bool
+    ) {
         if result.count != plan.parameterCount { result = Array(repeating: 0, count: plan.parameterCount) }
         withPointer(parameters) { p in
             withPointer(vector) { v in

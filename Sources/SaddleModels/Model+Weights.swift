@@ -40,8 +40,9 @@ extension Model {
 
     /// The parameters as safetensors bytes, one tensor per block, F32 or F64.
     public func weightsBytes(dtype: Safetensors.DType = .f64) throws(ModelError) -> [UInt8] {
-        try Safetensors.encode(blocks.map { ($0.name, $0.shape, Array(parameters[$0.range])) }, dtype: dtype,
-                               metadata: ["format": "pt"])
+        try Safetensors.encode(
+            blocks.map { ($0.name, $0.shape, Array(parameters[$0.range])) }, dtype: dtype,
+            metadata: ["format": "pt"])
     }
 
     /// Writes the parameters to a safetensors file (F32 or F64) that PyTorch's `load_file` reads.

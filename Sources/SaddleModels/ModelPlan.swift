@@ -27,7 +27,8 @@ struct ModelPlan: Sendable {
     private(set) var parameterCount = 0
     private(set) var layerNormCount = 0
     /// Dense layers in order with their fan-in/fan-out and initializer, for initialization.
-    private(set) var denseLayers: [(weight: Range<Int>, bias: Range<Int>?, fanIn: Int, fanOut: Int, initializer: Initializer)] = []
+    private(set) var denseLayers: [(weight: Range<Int>, bias: Range<Int>?, fanIn: Int, fanOut: Int, initializer: Initializer)] =
+        []
     /// Layernorm scale ranges (initialized to 1).
     private(set) var normScales: [Range<Int>] = []
 
@@ -66,8 +67,11 @@ struct ModelPlan: Sendable {
                 let b = d.bias ? block("\(name).bias", [d.units], layer: layerIndex, role: .bias) : nil
                 denseLayers.append((w, b, width, d.units, d.initializer))
                 let out = newBuffer(d.units)
-                nodes.append(.dense(Dense(input: buffer, output: out, inWidth: width, outWidth: d.units,
-                                          weight: w.lowerBound, bias: b?.lowerBound, accumulate: false)))
+                nodes.append(
+                    .dense(
+                        Dense(
+                            input: buffer, output: out, inWidth: width, outWidth: d.units,
+                            weight: w.lowerBound, bias: b?.lowerBound, accumulate: false)))
                 buffer = out
                 module += 1
                 if d.activation != .identity {
@@ -82,17 +86,23 @@ struct ModelPlan: Sendable {
                 let shift = block("\(name).bias", [width], layer: layerIndex, role: .normShift)
                 normScales.append(scale)
                 let out = newBuffer(width)
-                nodes.append(.layerNorm(LayerNorm(input: buffer, output: out, width: width, scale: scale.lowerBound,
-                                                  shift: shift.lowerBound, eps: eps, accumulate: false,
-                                                  slot: layerNormCount)))
+                nodes.append(
+                    .layerNorm(
+                        LayerNorm(
+                            input: buffer, output: out, width: width, scale: scale.lowerBound,
+                            shift: shift.lowerBound, eps: eps, accumulate: false,
+                            slot: layerNormCount)))
                 layerNormCount += 1
                 buffer = out
                 module += 1
             case .residual(let inner):
                 let end = sequence(inner, prefix: "\(name).layers.", input: buffer, top: layerIndex)
                 let out = newBuffer(width)
-                nodes.append(.add(Add(input: end, skip: buffer, output: out, width: width,
-                                      accumulateInput: false, accumulateSkip: false)))
+                nodes.append(
+                    .add(
+                        Add(
+                            input: end, skip: buffer, output: out, width: width,
+                            accumulateInput: false, accumulateSkip: false)))
                 buffer = out
                 module += 1
             }
@@ -103,8 +113,11 @@ struct ModelPlan: Sendable {
     private mutating func appendActivation(_ a: Activation, input: Int, module: String, layer: Int) -> Int {
         let width = bufferWidths[input]
         let out = newBuffer(width)
-        nodes.append(.activation(ActivationNode(input: input, output: out, width: width, activation: a,
-                                                accumulate: false, module: module, layer: layer)))
+        nodes.append(
+            .activation(
+                ActivationNode(
+                    input: input, output: out, width: width, activation: a,
+                    accumulate: false, module: module, layer: layer)))
         return out
     }
 

@@ -89,7 +89,8 @@ public struct ModelSpec: Sendable, Equatable, JSONDecodable, JSONEncodable {
             case .residual(let inner):
                 let out = try validate(inner, inputWidth: width, path: "\(here).layers")
                 if out != width {
-                    throw JSONShapeError(path: "\(here).layers",
+                    throw JSONShapeError(
+                        path: "\(here).layers",
                         message: "must end with width \(width) (the residual block's input width), got \(out)")
                 }
             case .layerNorm(let eps):
@@ -102,8 +103,10 @@ public struct ModelSpec: Sendable, Equatable, JSONDecodable, JSONEncodable {
     }
 
     public var json: JSON {
-        .object(["input": .int(input), "layers": .array(layers.map(\.json)), "loss": .string(loss.rawValue),
-                 "seed": .int(Int64(bitPattern: seed))])
+        .object([
+            "input": .int(input), "layers": .array(layers.map(\.json)), "loss": .string(loss.rawValue),
+            "seed": .int(Int64(bitPattern: seed)),
+        ])
     }
 }
 
@@ -127,8 +130,10 @@ public indirect enum LayerSpec: Sendable, Equatable, JSONDecodable, JSONEncodabl
             _ = try reader.object(allowing: ["kind", "units", "bias", "activation", "negativeSlope", "init"])
             let activation = try Activation(from: reader)
             let initializer = try reader["init"].decodeIfPresent(Initializer.self) ?? .default
-            self = .dense(DenseSpec(units: try reader["units"].int(min: 1), bias: try reader["bias"].bool(default: true),
-                                    activation: activation, initializer: initializer))
+            self = .dense(
+                DenseSpec(
+                    units: try reader["units"].int(min: 1), bias: try reader["bias"].bool(default: true),
+                    activation: activation, initializer: initializer))
         case "residual":
             _ = try reader.object(allowing: ["kind", "layers"])
             var inner: [LayerSpec] = []
@@ -149,8 +154,10 @@ public indirect enum LayerSpec: Sendable, Equatable, JSONDecodable, JSONEncodabl
     public var json: JSON {
         switch self {
         case .dense(let d):
-            var members: [String: JSON] = ["kind": "dense", "units": .int(d.units), "bias": .bool(d.bias),
-                                           "init": d.initializer.json]
+            var members: [String: JSON] = [
+                "kind": "dense", "units": .int(d.units), "bias": .bool(d.bias),
+                "init": d.initializer.json,
+            ]
             d.activation.write(into: &members)
             return .object(members)
         case .residual(let inner):
@@ -211,7 +218,8 @@ public enum Activation: Sendable, Equatable {
         case "softplus": self = .softplus
         default: self = .identity
         }
-        if case .leakyRelu = self {} else if !layer["negativeSlope"].isAbsent {
+        if case .leakyRelu = self {
+        } else if !layer["negativeSlope"].isAbsent {
             throw layer["negativeSlope"].fail("is only allowed with \"activation\": \"leakyRelu\"")
         }
     }

@@ -71,10 +71,13 @@ extension Evaluator {
             default:
                 break
             }
-            units.append(UnitStatistics(module: n.module, layer: n.layer, activation: n.activation.name, units: w,
-                                        deadFraction: dead, saturatedFraction: saturated))
+            units.append(
+                UnitStatistics(
+                    module: n.module, layer: n.layer, activation: n.activation.name, units: w,
+                    deadFraction: dead, saturatedFraction: saturated))
         }
-        return ModelStatistics(loss: Double(loss), gradientNorm: total.squareRoot(), blockGradientNorms: blockNorms,
-                               activations: units)
+        return ModelStatistics(
+            loss: Double(loss), gradientNorm: total.squareRoot(), blockGradientNorms: blockNorms,
+            activations: units)
     }
 }

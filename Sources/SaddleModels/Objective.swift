@@ -79,27 +79,36 @@ public final class Objective {
     ///     a caller that keeps several objectives alive at once should budget for each.
     /// - Throws: ``ModelError/shapeMismatch(_:)`` when the data set does not fit the model (input
     ///   width, target kind or width) or the selection is out of range.
-    public init(model: Model, dataset: Dataset, samples: SampleSelection = .all, precision: Precision,
-                chunkSize: Int = 4096, linearizationBudget: Int = Objective.defaultLinearizationBudget)
+    public init(
+        model: Model, dataset: Dataset, samples: SampleSelection = .all, precision: Precision,
+        chunkSize: Int = 4096, linearizationBudget: Int = Objective.defaultLinearizationBudget
+    )
         throws(ModelError)
     {
         guard dataset.inputWidth == model.inputWidth else {
-            throw .shapeMismatch("data set \"\(dataset.name)\" has \(dataset.inputWidth) input features but the model takes \(model.inputWidth)")
+            throw .shapeMismatch(
+                "data set \"\(dataset.name)\" has \(dataset.inputWidth) input features but the model takes \(model.inputWidth)")
         }
         switch (model.spec.loss, dataset.targets) {
         case (.softmaxCrossEntropy, .classes(_, let classCount)):
             guard classCount <= model.outputWidth else {
-                throw .shapeMismatch("data set \"\(dataset.name)\" has \(classCount) classes but the model outputs \(model.outputWidth) logits")
+                throw .shapeMismatch(
+                    "data set \"\(dataset.name)\" has \(classCount) classes but the model outputs \(model.outputWidth) logits")
             }
         case (.softmaxCrossEntropy, .regression):
-            throw .shapeMismatch("softmaxCrossEntropy needs class labels, but data set \"\(dataset.name)\" has real-valued targets; use loss \"mse\" or load labels as classes")
+            throw .shapeMismatch(
+                "softmaxCrossEntropy needs class labels, but data set \"\(dataset.name)\" has real-valued targets; use loss \"mse\" or load labels as classes"
+            )
         case (.mse, .regression(_, let width)), (.binaryCrossEntropy, .regression(_, let width)):
             guard width == model.outputWidth else {
-                throw .shapeMismatch("data set \"\(dataset.name)\" has \(width) target columns but the model outputs \(model.outputWidth)")
+                throw .shapeMismatch(
+                    "data set \"\(dataset.name)\" has \(width) target columns but the model outputs \(model.outputWidth)")
             }
         case (.mse, .classes), (.binaryCrossEntropy, .classes):
             guard model.outputWidth == 1 else {
-                throw .shapeMismatch("\(model.spec.loss.rawValue) on class labels needs a model with one output; data set \"\(dataset.name)\" has class labels and the model outputs \(model.outputWidth)")
+                throw .shapeMismatch(
+                    "\(model.spec.loss.rawValue) on class labels needs a model with one output; data set \"\(dataset.name)\" has class labels and the model outputs \(model.outputWidth)"
+                )
             }
         }
         let indices = try samples.resolve(sampleCount: dataset.sampleCount)

@@ -1,9 +1,9 @@
 import SaddleJSON
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// A safetensors file (the Hugging Face format PyTorch users save state dicts in), held in memory.
@@ -55,7 +55,9 @@ public struct Safetensors: Sendable {
         }
         let headerEnd = 8 + Int(length)
         guard headerEnd <= bytes.count else {
-            throw .safetensors("the header claims \(length) bytes but the file has only \(bytes.count - 8) after the length; the file is truncated")
+            throw .safetensors(
+                "the header claims \(length) bytes but the file has only \(bytes.count - 8) after the length; the file is truncated"
+            )
         }
         let header: JSON
         do { header = try JSON.parse(Array(bytes[8..<headerEnd])) } catch {
@@ -89,7 +91,8 @@ public struct Safetensors: Sendable {
         guard case .object = entry else { throw .safetensors("tensor `\(name)` must be described by an object") }
         guard let raw = entry["dtype"]?.stringValue else { throw .safetensors("tensor `\(name)` has no string `dtype`") }
         guard let dtype = DType(rawValue: raw) else {
-            throw .safetensors("tensor `\(name)` has dtype \(raw); supported: \(DType.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw .safetensors(
+                "tensor `\(name)` has dtype \(raw); supported: \(DType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let dims = entry["shape"]?.arrayValue else { throw .safetensors("tensor `\(name)` has no `shape` array") }
         var shape: [Int] = []
@@ -104,13 +107,16 @@ public struct Safetensors: Sendable {
             count = product
         }
         guard let offsets = entry["data_offsets"]?.arrayValue, offsets.count == 2,
-              let begin = offsets[0].int64Value, let end = offsets[1].int64Value
+            let begin = offsets[0].int64Value, let end = offsets[1].int64Value
         else { throw .safetensors("tensor `\(name)` needs `data_offsets` as two integers [begin, end]") }
         guard begin >= 0, begin <= end, end <= Int64(dataLength) else {
-            throw .safetensors("tensor `\(name)` has data_offsets [\(begin), \(end)] outside the \(dataLength)-byte data section; the file may be truncated")
+            throw .safetensors(
+                "tensor `\(name)` has data_offsets [\(begin), \(end)] outside the \(dataLength)-byte data section; the file may be truncated"
+            )
         }
         guard Int(end - begin) == count * dtype.byteSize else {
-            throw .safetensors("tensor `\(name)` spans \(end - begin) bytes but shape \(shape) of \(raw) needs \(count * dtype.byteSize)")
+            throw .safetensors(
+                "tensor `\(name)` spans \(end - begin) bytes but shape \(shape) of \(raw) needs \(count * dtype.byteSize)")
         }
         return TensorInfo(dtype: dtype, shape: shape, bytes: Int(begin)..<Int(end))
     }
@@ -135,7 +141,9 @@ public struct Safetensors: Sendable {
             func load<U: FixedWidthInteger>(_: U.Type, _ i: Int) -> U {
                 var v: U = 0
                 withUnsafeMutableBytes(of: &v) { dst in
-                    dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[(start + i * U.bitWidth / 8)..<(start + (i + 1) * U.bitWidth / 8)]))
+                    dst.copyMemory(
+                        from: UnsafeRawBufferPointer(
+                            rebasing: raw[(start + i * U.bitWidth / 8)..<(start + (i + 1) * U.bitWidth / 8)]))
                 }
                 return U(littleEndian: v)
             }
@@ -162,21 +170,26 @@ public struct Safetensors: Sendable {
     }
 
     /// Encodes named tensors (in the given order) as F32 or F64, with 8-byte-aligned header padding.
-    public static func encode(_ entries: [(name: String, shape: [Int], values: [Double])], dtype: DType,
-                              metadata: [String: String] = [:]) throws(ModelError) -> [UInt8]
-    {
+    public static func encode(
+        _ entries: [(name: String, shape: [Int], values: [Double])], dtype: DType,
+        metadata: [String: String] = [:]
+    ) throws(ModelError) -> [UInt8] {
         guard dtype == .f32 || dtype == .f64 else { throw .safetensors("can write F32 or F64, not \(dtype.rawValue)") }
         var header: [String: JSON] = [:]
         if !metadata.isEmpty { header["__metadata__"] = .object(metadata.mapValues { .string($0) }) }
         var offset = 0
         for e in entries {
             let bytes = e.values.count * dtype.byteSize
-            header[e.name] = .object(["dtype": .string(dtype.rawValue), "shape": .array(e.shape.map { .int($0) }),
-                                      "data_offsets": .array([.int(offset), .int(offset + bytes)])])
+            header[e.name] = .object([
+                "dtype": .string(dtype.rawValue), "shape": .array(e.shape.map { .int($0) }),
+                "data_offsets": .array([.int(offset), .int(offset + bytes)]),
+            ])
             offset += bytes
         }
         var headerBytes: [UInt8]
-        do { headerBytes = try JSON.object(header).serialized() } catch { throw .safetensors("cannot encode the header: \(error)") }
+        do { headerBytes = try JSON.object(header).serialized() } catch {
+            throw .safetensors("cannot encode the header: \(error)")
+        }
         while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
         var out: [UInt8] = []
         out.reserveCapacity(8 + headerBytes.count + offset)

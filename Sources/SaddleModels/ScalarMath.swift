@@ -1,9 +1,9 @@
 import SaddleMath
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 // Elementary functions for any BLASScalar, computed in Double (exact enough for Float, and the

@@ -2,8 +2,8 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
-import SaddleThreads
+    import Glibc
+    import SaddleThreads
 #endif
 
 /// The output side of one socket client: a bounded buffer drained by a writer thread of its own,
@@ -57,8 +57,9 @@ public final class ClientSink: ByteSink {
             return true
         }
         guard let accepted else {
-            logToStderr("dropping \(label): more than \(maxBacklogBytes) bytes of output unread "
-                + "(--max-client-backlog); the client must read its socket")
+            logToStderr(
+                "dropping \(label): more than \(maxBacklogBytes) bytes of output unread "
+                    + "(--max-client-backlog); the client must read its socket")
             shutdown(fd, Int32(SHUT_RDWR))
             wake.signal()
             return false

@@ -103,11 +103,14 @@ public final class Connection: Sendable {
                 switch event {
                 case .frame(let body): self.handleFrame(body)
                 case .oversized(let declared, let limit):
-                    self.sendError(nil, RPCError.invalidRequest(
-                        "frame of \(declared) bytes exceeds the maximum frame size of \(limit) bytes; "
-                            + "send a smaller message or start saddled with a larger --max-frame-size"))
+                    self.sendError(
+                        nil,
+                        RPCError.invalidRequest(
+                            "frame of \(declared) bytes exceeds the maximum frame size of \(limit) bytes; "
+                                + "send a smaller message or start saddled with a larger --max-frame-size"))
                 case .malformed(let why):
-                    self.sendError(nil, RPCError.parseError("malformed frame header: \(why); expected \"Content-Length: N\\r\\n\\r\\n\""))
+                    self.sendError(
+                        nil, RPCError.parseError("malformed frame header: \(why); expected \"Content-Length: N\\r\\n\\r\\n\""))
                 }
             }
         }
@@ -177,7 +180,9 @@ public final class Connection: Sendable {
             deliver(OutgoingMessage.error(id: id, .serverNotInitialized), to: target)
             return
         case (.shutDown, _):
-            deliver(OutgoingMessage.error(id: id, .invalidRequest("server is shut down; only the exit notification is accepted")), to: target)
+            deliver(
+                OutgoingMessage.error(id: id, .invalidRequest("server is shut down; only the exit notification is accepted")),
+                to: target)
             return
         case (.initialized, "initialize"):
             deliver(OutgoingMessage.error(id: id, .invalidRequest("initialize may be sent only once")), to: target)
@@ -203,7 +208,9 @@ public final class Connection: Sendable {
             return false
         }
         if duplicate {
-            deliver(OutgoingMessage.error(id: id, .invalidRequest("id \(id) is already used by a request in flight; use a fresh id")), to: target)
+            deliver(
+                OutgoingMessage.error(id: id, .invalidRequest("id \(id) is already used by a request in flight; use a fresh id")),
+                to: target)
             return
         }
         let context = RequestContext(
@@ -303,7 +310,7 @@ public final class Connection: Sendable {
             if let entry = table.notificationEntry(method) {
                 do { try entry.handle(params, self) } catch { logToStderr("notification \(method) failed: \(error)") }
             }
-            // Unknown notifications (`$/…` included) are ignored, as LSP says.
+        // Unknown notifications (`$/…` included) are ignored, as LSP says.
         }
     }
 

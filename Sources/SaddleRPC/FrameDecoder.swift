@@ -208,7 +208,8 @@ public struct FrameDecoder: Sendable {
             switch name {
             case "content-length":
                 guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-                      let n = Int(value) else {
+                    let n = Int(value)
+                else {
                     problem = "Content-Length must be a non-negative decimal integer, got \"\(value.prefix(40))\""
                     break
                 }

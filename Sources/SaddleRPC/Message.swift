@@ -46,7 +46,8 @@ public enum IncomingMessage: Sendable, Equatable {
         let idValue = members["id"]
         let id = idValue.flatMap(RequestID.init(json:))
         guard members["jsonrpc"] == .string("2.0") else {
-            return .invalid(id: id, reason: "`jsonrpc` must be exactly \"2.0\", got \(members["jsonrpc"]?.kindDescription ?? "nothing")")
+            return .invalid(
+                id: id, reason: "`jsonrpc` must be exactly \"2.0\", got \(members["jsonrpc"]?.kindDescription ?? "nothing")")
         }
         guard let methodValue = members["method"] else {
             if members["result"] != nil || members["error"] != nil, let idValue { return .response(id: idValue) }

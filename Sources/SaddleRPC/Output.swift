@@ -2,7 +2,7 @@ import SaddleJSON
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where outgoing bytes go: a file descriptor in the daemon, memory in tests.
@@ -41,7 +41,11 @@ public final class MemorySink: ByteSink {
         return true
     }
     /// Removes and returns everything written so far.
-    public func take() -> [UInt8] { storage.withLock { s in defer { s.removeAll() }; return s } }
+    public func take() -> [UInt8] {
+        storage.withLock { s in
+            defer { s.removeAll() }; return s
+        }
+    }
 }
 
 /// The one writer of a connection: every frame is written whole, under one lock, in the order

@@ -3,8 +3,8 @@ import SaddleJSON
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
-import SaddleThreads
+    import Glibc
+    import SaddleThreads
 #endif
 
 /// The socket transport: serves any number of clients on a Unix domain socket readable only by its
@@ -47,7 +47,8 @@ public final class SocketListener: Sendable {
     }
 
     /// Makes the connection for one client: its sink, and what to do when it exits.
-    public typealias ConnectionFactory = @Sendable (_ sink: ClientSink, _ onExit: @escaping @Sendable (Int32) -> Void) -> Connection
+    public typealias ConnectionFactory =
+        @Sendable (_ sink: ClientSink, _ onExit: @escaping @Sendable (Int32) -> Void) -> Connection
 
     public let configuration: Configuration
     private let makeConnection: ConnectionFactory
@@ -56,8 +57,10 @@ public final class SocketListener: Sendable {
     private let clients = Mutex<(next: Int, live: Set<Int>)>((0, []))
 
     /// - Parameter overLimit: the error sent to a client over `maxClients` (given the limit).
-    public init(configuration: Configuration, overLimit: @escaping @Sendable (Int) -> RPCError,
-                makeConnection: @escaping ConnectionFactory) {
+    public init(
+        configuration: Configuration, overLimit: @escaping @Sendable (Int) -> RPCError,
+        makeConnection: @escaping ConnectionFactory
+    ) {
         self.configuration = configuration
         self.overLimit = overLimit
         self.makeConnection = makeConnection
@@ -106,7 +109,9 @@ public final class SocketListener: Sendable {
 
     /// Stops accepting and removes the socket file (clients already connected are left to the process exit).
     public func stop() {
-        let fd = listenFD.withLock { fd -> Int32 in defer { fd = -1 }; return fd }
+        let fd = listenFD.withLock { fd -> Int32 in
+            defer { fd = -1 }; return fd
+        }
         guard fd >= 0 else { return }
         shutdown(fd, Int32(SHUT_RDWR))
         _ = close(fd)
@@ -120,9 +125,12 @@ public final class SocketListener: Sendable {
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard probe >= 0 else { throw .system("socket()", errno) }
         var address = address
-        let answered = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
+        let answered =
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            } == 0
         _ = close(probe)
         if answered { throw .inUse(path) }
         logToStderr("removing stale socket \(path) (nothing answers on it)")
@@ -150,8 +158,9 @@ public final class SocketListener: Sendable {
         var length = socklen_t(MemoryLayout<PeerCredentials>.size)
         let me = geteuid()
         guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, credentials.uid == me else {
-            logToStderr("refusing a client of uid \(credentials.uid) (pid \(credentials.pid)): saddled runs as uid \(me) "
-                + "and serves only its own user")
+            logToStderr(
+                "refusing a client of uid \(credentials.uid) (pid \(credentials.pid)): saddled runs as uid \(me) "
+                    + "and serves only its own user")
             _ = close(fd)
             return
         }

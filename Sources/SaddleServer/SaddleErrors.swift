@@ -20,9 +20,10 @@ extension ErrorCode {
 extension RPCError {
     public static func notFound(_ message: String) -> RPCError { RPCError(.notFound, message) }
     public static func limitExceeded(_ limit: String, value: Int, requested: Int, flag: String) -> RPCError {
-        RPCError(.limitExceeded,
-                 "\(limit) limit is \(value), the request needs \(requested); raise it with \(flag) or ask for less",
-                 data: ["limit": .string(limit), "value": .int(Int64(value)), "requested": .int(Int64(requested))])
+        RPCError(
+            .limitExceeded,
+            "\(limit) limit is \(value), the request needs \(requested); raise it with \(flag) or ask for less",
+            data: ["limit": .string(limit), "value": .int(Int64(value)), "requested": .int(Int64(requested))])
     }
     public static func invalidState(_ message: String) -> RPCError { RPCError(.invalidState, message) }
     public static func fileError(_ message: String) -> RPCError { RPCError(.fileError, message) }

@@ -2,7 +2,6 @@ import Foundation
 import SaddleJSON
 import SaddleRPC
 
-
 /// Settings of the server, from saddled's flags.
 public struct ServerConfiguration: Sendable {
     public var maxFrameBytes: Int = 64 << 20

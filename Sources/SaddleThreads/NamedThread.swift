@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Threads the daemon starts, named where the OS shows them (`top -H`, `perf`, `/proc`, debuggers,
@@ -36,11 +36,11 @@ public enum NamedThread {
     /// extension that Swift's Glibc module does not export. Best effort: a failure leaves the name as it was.
     public static func setOSName(_ name: String) {
         #if canImport(Glibc)
-        let fd = open("/proc/thread-self/comm", O_WRONLY)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        let bytes = Array(osName(name).utf8)
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let fd = open("/proc/thread-self/comm", O_WRONLY)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            let bytes = Array(osName(name).utf8)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         #endif
     }
 }

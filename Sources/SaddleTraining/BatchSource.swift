@@ -46,7 +46,7 @@ public struct InMemorySource<Scalar: BLASScalar>: BatchSource {
     public func fill(_ batch: inout Batch<Scalar>, indices: [Int]) throws {
         let rowCount = indices.count
         guard batch.inputs.count == rowCount * inputWidth, batch.inputWidth == inputWidth,
-              case .classes(var y) = batch.targets, case .classes(let labels) = targets, y.count == rowCount
+            case .classes(var y) = batch.targets, case .classes(let labels) = targets, y.count == rowCount
         else { return batch = try self.batch(indices: indices) }
         batch.targets = .classes([])  // so that `y` is uniquely held
         inputs.withUnsafeBufferPointer { source in

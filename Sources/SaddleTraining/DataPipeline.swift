@@ -121,7 +121,6 @@ public final class DataPipeline<T: BLASScalar>: Sendable {
     }
 }
 
-
 struct PipelineState<T: Sendable> {
     var nextClaim = 0
     var consumed = 0

@@ -29,7 +29,9 @@ public final class EventSink: Sendable {
         shared.withLock(notify: true) { s in
             guard !s.closed else { return }
             if case .step = event {
-                if s.stepCount >= capacity, let oldest = s.events.firstIndex(where: { if case .step = $0 { true } else { false } }) {
+                if s.stepCount >= capacity,
+                    let oldest = s.events.firstIndex(where: { if case .step = $0 { true } else { false } })
+                {
                     s.events.remove(at: oldest)
                     s.stepCount -= 1
                     s.dropped += 1

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Mutable state behind an `NSCondition`: every access holds the lock, and waiters sleep on the
@@ -24,8 +24,10 @@ final class Guarded<State>: @unchecked Sendable {
 
     /// Waits (lock released while asleep) until `ready` holds or `deadline` passes, then runs `body`
     /// with the lock held. `body` sees whether `ready` held.
-    func wait<R>(until ready: (State) -> Bool, deadline: Date? = nil, notify: Bool = false,
-                 _ body: (inout State, Bool) throws -> R) rethrows -> R {
+    func wait<R>(
+        until ready: (State) -> Bool, deadline: Date? = nil, notify: Bool = false,
+        _ body: (inout State, Bool) throws -> R
+    ) rethrows -> R {
         condition.lock()
         defer {
             if notify { condition.broadcast() }
@@ -54,4 +56,3 @@ final class Guarded<State>: @unchecked Sendable {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
-

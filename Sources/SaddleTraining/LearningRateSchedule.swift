@@ -1,9 +1,9 @@
 import SaddleJSON
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// A learning-rate schedule: the multiplier-free rule lr(t) for the 0-based update index t.
@@ -45,7 +45,8 @@ public struct ScheduleConfig: Sendable, Equatable, JSONDecodable, JSONEncodable 
         case "warmRestarts":
             _ = try reader.object(allowing: ["kind", "warmup", "period", "periodMultiplier", "minLr"])
             kind = .warmRestarts(
-                period: try reader["period"].int(min: 1), periodMultiplier: try reader["periodMultiplier"].int(default: 1, min: 1),
+                period: try reader["period"].int(min: 1),
+                periodMultiplier: try reader["periodMultiplier"].int(default: 1, min: 1),
                 minLr: try reader["minLr"].double(default: 0, min: 0))
         default:
             _ = try reader.object(allowing: ["kind", "warmup"])

@@ -72,13 +72,14 @@ public struct Optimizer<T: BLASScalar>: Sendable {
         let n = parameterCount
         let lr = nextLearningRate
         stepCount += 1
-        let norm = Double(grad.withUnsafeBufferPointer { g -> T in
-            guard let base = g.baseAddress, n > 0 else { return 0 }
-            // √(g·g) is a plain vectorized dot, several times cheaper than BLAS's overflow-safe nrm2; only
-            // when g·g overflows (or is not finite) does nrm2 decide.
-            let squares = T.dot(count: n, x: base, y: base)
-            return squares.isFinite ? squares.squareRoot() : T.nrm2(count: n, x: base)
-        })
+        let norm = Double(
+            grad.withUnsafeBufferPointer { g -> T in
+                guard let base = g.baseAddress, n > 0 else { return 0 }
+                // √(g·g) is a plain vectorized dot, several times cheaper than BLAS's overflow-safe nrm2; only
+                // when g·g overflows (or is not finite) does nrm2 decide.
+                let squares = T.dot(count: n, x: base, y: base)
+                return squares.isFinite ? squares.squareRoot() : T.nrm2(count: n, x: base)
+            })
         var clipped = false
         if let maxNorm = config.clipNorm, norm.isFinite {
             let coef = maxNorm / (norm + 1e-6)
@@ -221,7 +222,7 @@ public struct Optimizer<T: BLASScalar>: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif

@@ -14,8 +14,10 @@ public struct PipelineConfig: Sendable, Equatable, JSONDecodable, JSONEncodable 
     public var workers: Int
     public var faults: FaultInjection
 
-    public init(batchSize: Int, shuffle: Bool = true, dropLast: Bool = false, prefetch: Int = 4, workers: Int = 1,
-                faults: FaultInjection = FaultInjection()) {
+    public init(
+        batchSize: Int, shuffle: Bool = true, dropLast: Bool = false, prefetch: Int = 4, workers: Int = 1,
+        faults: FaultInjection = FaultInjection()
+    ) {
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.dropLast = dropLast
@@ -35,8 +37,10 @@ public struct PipelineConfig: Sendable, Equatable, JSONDecodable, JSONEncodable 
     }
 
     public var json: JSON {
-        ["batchSize": .int(batchSize), "shuffle": .bool(shuffle), "dropLast": .bool(dropLast),
-         "prefetch": .int(prefetch), "workers": .int(workers), "faults": faults.json]
+        [
+            "batchSize": .int(batchSize), "shuffle": .bool(shuffle), "dropLast": .bool(dropLast),
+            "prefetch": .int(prefetch), "workers": .int(workers), "faults": faults.json,
+        ]
     }
 }
 
@@ -62,8 +66,10 @@ public struct FaultInjection: Sendable, Equatable, JSONDecodable, JSONEncodable 
     public var corruptLabels: Double
     public var workerDiesAfter: Int?
 
-    public init(delaySeconds: Double = 0, randomDelaySeconds: ClosedRange<Double>? = nil, stallEvery: Int? = nil,
-                stallSeconds: Double = 0, repeatBatch: Bool = false, corruptLabels: Double = 0, workerDiesAfter: Int? = nil) {
+    public init(
+        delaySeconds: Double = 0, randomDelaySeconds: ClosedRange<Double>? = nil, stallEvery: Int? = nil,
+        stallSeconds: Double = 0, repeatBatch: Bool = false, corruptLabels: Double = 0, workerDiesAfter: Int? = nil
+    ) {
         self.delaySeconds = delaySeconds
         self.randomDelaySeconds = randomDelaySeconds
         self.stallEvery = stallEvery

@@ -52,8 +52,10 @@ public struct DiagnosisRecord: Sendable, Equatable, JSONEncodable {
     public var createdAt: Double
 
     public var json: JSON {
-        var o: [String: JSON] = ["run": .string(runId), "verdict": .string(verdict), "detail": detail,
-                                 "createdAt": .double(createdAt)]
+        var o: [String: JSON] = [
+            "run": .string(runId), "verdict": .string(verdict), "detail": detail,
+            "createdAt": .double(createdAt),
+        ]
         if let step { o["step"] = .int(step) }
         return .object(o)
     }
@@ -135,10 +137,11 @@ public struct HistoryPoint: Sendable, Equatable, JSONEncodable {
             "rank": .int(rank), "step": .int(step), "firstStep": .int(firstStep), "epoch": .int(epoch),
             "loss": .number(loss), "lossMin": .number(lossMin), "lossMax": .number(lossMax), "count": .int(count),
         ]
-        StepEvent.addOptionalMembers(to: &o, gradNorm: gradNorm, lr: lr, dataWaitSeconds: dataWaitSeconds,
-                                     computeSeconds: computeSeconds, samplesPerSecond: samplesPerSecond,
-                                     fingerprint: fingerprint, labelHistogram: labelHistogram,
-                                     allreduceSeconds: allreduceSeconds, worldSize: worldSize)
+        StepEvent.addOptionalMembers(
+            to: &o, gradNorm: gradNorm, lr: lr, dataWaitSeconds: dataWaitSeconds,
+            computeSeconds: computeSeconds, samplesPerSecond: samplesPerSecond,
+            fingerprint: fingerprint, labelHistogram: labelHistogram,
+            allreduceSeconds: allreduceSeconds, worldSize: worldSize)
         return .object(o)
     }
 }
@@ -153,8 +156,10 @@ public struct RunHistory: Sendable, Equatable, JSONEncodable {
     public var downsampled: Bool
 
     public var json: JSON {
-        ["run": .string(runId), "points": .array(points.map(\.json)), "totalSteps": .int(totalSteps),
-         "downsampled": .bool(downsampled)]
+        [
+            "run": .string(runId), "points": .array(points.map(\.json)), "totalSteps": .int(totalSteps),
+            "downsampled": .bool(downsampled),
+        ]
     }
 }
 

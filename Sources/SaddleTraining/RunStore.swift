@@ -154,16 +154,20 @@ public final class RunStore: Sendable {
     }
 
     public func updateRunState(id: String, state: RunState) throws(StoreError) {
-        try write("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?",
-                  [.text(state.rawValue), .real(Date().timeIntervalSince1970), .text(id)])
+        try write(
+            "UPDATE runs SET state = ?, updated_at = ? WHERE id = ?",
+            [.text(state.rawValue), .real(Date().timeIntervalSince1970), .text(id)])
     }
 
     /// Marks the run finished with its reason, after committing all its queued steps.
     public func finishRun(id: String, reason: FinishReason) throws(StoreError) {
         try flush()
-        try write("UPDATE runs SET state = 'finished', finish_reason = ?, finish_message = ?, updated_at = ? WHERE id = ?",
-                  [.text(reason.name), reason.message.map(SQLValue.text) ?? .null, .real(Date().timeIntervalSince1970),
-                   .text(id)])
+        try write(
+            "UPDATE runs SET state = 'finished', finish_reason = ?, finish_message = ?, updated_at = ? WHERE id = ?",
+            [
+                .text(reason.name), reason.message.map(SQLValue.text) ?? .null, .real(Date().timeIntervalSince1970),
+                .text(id),
+            ])
     }
 
     /// All runs, newest first, each with its committed step count (no rows counted).
@@ -296,7 +300,8 @@ public final class RunStore: Sendable {
               SELECT min(rank) FROM steps WHERE run_id = ?1
               UNION ALL SELECT (SELECT min(rank) FROM steps WHERE run_id = ?1 AND rank > r.rank) FROM r WHERE r.rank IS NOT NULL)
             SELECT rank FROM r WHERE rank IS NOT NULL
-            """, [.text(runId)]) { $0.value(0).int ?? 0 }
+            """, [.text(runId)]
+        ) { $0.value(0).int ?? 0 }
     }
 
     /// Each listed rank's first `head` and last `tail` committed steps of a run, by rank then step (two range
@@ -305,10 +310,13 @@ public final class RunStore: Sendable {
         var out: [StepEvent] = []
         for rank in ranks {
             let args: [SQLValue] = [.text(runId), .integer(Int64(rank))]
-            let first = try query("SELECT \(stepColumns) FROM steps WHERE run_id = ? AND rank = ? ORDER BY step LIMIT \(max(head, 0))",
-                                  args, Self.stepEvent)
-            let last = try query("SELECT \(stepColumns) FROM steps WHERE run_id = ? AND rank = ? ORDER BY step DESC LIMIT \(max(tail, 0))",
-                                 args, Self.stepEvent).reversed()
+            let first = try query(
+                "SELECT \(stepColumns) FROM steps WHERE run_id = ? AND rank = ? ORDER BY step LIMIT \(max(head, 0))",
+                args, Self.stepEvent)
+            let last = try query(
+                "SELECT \(stepColumns) FROM steps WHERE run_id = ? AND rank = ? ORDER BY step DESC LIMIT \(max(tail, 0))",
+                args, Self.stepEvent
+            ).reversed()
             let firstEnd = first.last?.step ?? Int.min
             out += first + last.filter { $0.step > firstEnd }
         }
@@ -367,16 +375,22 @@ public final class RunStore: Sendable {
 
     public func addDiagnosis(runId: String, step: Int?, verdict: String, detail: JSON) throws(StoreError) {
         let text = (try? detail.serializedString()) ?? "null"
-        try write("INSERT INTO diagnoses (run_id, step, verdict, detail, created_at) VALUES (?, ?, ?, ?, ?)",
-                  [.text(runId), step.map { .integer(Int64($0)) } ?? .null, .text(verdict), .text(text),
-                   .real(Date().timeIntervalSince1970)])
+        try write(
+            "INSERT INTO diagnoses (run_id, step, verdict, detail, created_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                .text(runId), step.map { .integer(Int64($0)) } ?? .null, .text(verdict), .text(text),
+                .real(Date().timeIntervalSince1970),
+            ])
     }
 
     public func diagnoses(runId: String) throws(StoreError) -> [DiagnosisRecord] {
-        try query("SELECT run_id, step, verdict, detail, created_at FROM diagnoses WHERE run_id = ? ORDER BY id",
-                  [.text(runId)]) { s in
-            DiagnosisRecord(runId: s.value(0).string ?? "", step: s.value(1).int, verdict: s.value(2).string ?? "",
-                            detail: (try? JSON.parse(s.value(3).string ?? "null")) ?? .null, createdAt: s.value(4).real ?? 0)
+        try query(
+            "SELECT run_id, step, verdict, detail, created_at FROM diagnoses WHERE run_id = ? ORDER BY id",
+            [.text(runId)]
+        ) { s in
+            DiagnosisRecord(
+                runId: s.value(0).string ?? "", step: s.value(1).int, verdict: s.value(2).string ?? "",
+                detail: (try? JSON.parse(s.value(3).string ?? "null")) ?? .null, createdAt: s.value(4).real ?? 0)
         }
     }
 
@@ -398,7 +412,8 @@ public final class RunStore: Sendable {
                 return .success(out)
             } catch {
                 if error.code & 0xff == SQLITE_CONSTRAINT, sql.hasPrefix("INSERT INTO runs") {
-                    return .failure(.sqlite(path: path, code: error.code, message: "a run with this id already exists: \(error.message)"))
+                    return .failure(
+                        .sqlite(path: path, code: error.code, message: "a run with this id already exists: \(error.message)"))
                 }
                 return .failure(.sqlite(path: path, code: error.code, message: error.message))
             }
@@ -581,8 +596,10 @@ struct WriteQueue {
     }
 }
 
-private func writerLoop(db: Guarded<SQLiteConnection?>, queue: Guarded<WriteQueue>, path: String, flushInterval: Double,
-                        maxBatch: Int) {
+private func writerLoop(
+    db: Guarded<SQLiteConnection?>, queue: Guarded<WriteQueue>, path: String, flushInterval: Double,
+    maxBatch: Int
+) {
     while true {
         // Wait for work; then, unless someone is waiting or the batch is full, gather for flushInterval.
         let hasWork = queue.wait(until: { !$0.pending.isEmpty && !$0.committing || $0.closed }) { q, _ in !q.pending.isEmpty }
@@ -631,7 +648,8 @@ private struct StepInserts {
         manyNew: insertSteps(rows: stepsPerInsert, conflict: "IGNORE"),
         manyAll: insertSteps(rows: stepsPerInsert, conflict: "REPLACE"),
         oneNew: insertSteps(rows: 1, conflict: "IGNORE"), oneAll: insertSteps(rows: 1, conflict: "REPLACE"),
-        addCount: "UPDATE runs SET step_count = step_count + ? WHERE id = ?")
+        addCount: "UPDATE runs SET step_count = step_count + ? WHERE id = ?"
+    )
 
     init(_ conn: SQLiteConnection) throws(SQLiteFailure) {
         manyNew = try conn.cached(Self.sql.manyNew)

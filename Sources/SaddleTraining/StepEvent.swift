@@ -25,10 +25,12 @@ public struct StepEvent: Sendable, Equatable, JSONEncodable {
     /// The number of ranks of the run (distributed runs; ≥ 1, and `rank` < `worldSize`).
     public var worldSize: Int?
 
-    public init(runId: String, rank: Int = 0, step: Int, epoch: Int = 0, loss: Double, gradNorm: Double? = nil,
-                lr: Double? = nil, dataWaitSeconds: Double? = nil, computeSeconds: Double? = nil,
-                samplesPerSecond: Double? = nil, fingerprint: String? = nil, labelHistogram: [Int]? = nil,
-                allreduceSeconds: Double? = nil, worldSize: Int? = nil) {
+    public init(
+        runId: String, rank: Int = 0, step: Int, epoch: Int = 0, loss: Double, gradNorm: Double? = nil,
+        lr: Double? = nil, dataWaitSeconds: Double? = nil, computeSeconds: Double? = nil,
+        samplesPerSecond: Double? = nil, fingerprint: String? = nil, labelHistogram: [Int]? = nil,
+        allreduceSeconds: Double? = nil, worldSize: Int? = nil
+    ) {
         self.runId = runId
         self.rank = rank
         self.step = step
@@ -67,10 +69,11 @@ public struct StepEvent: Sendable, Equatable, JSONEncodable {
         var o: [String: JSON] = [
             "run": .string(runId), "rank": .int(rank), "step": .int(step), "epoch": .int(epoch), "loss": .number(loss),
         ]
-        StepEvent.addOptionalMembers(to: &o, gradNorm: gradNorm, lr: lr, dataWaitSeconds: dataWaitSeconds,
-                                     computeSeconds: computeSeconds, samplesPerSecond: samplesPerSecond,
-                                     fingerprint: fingerprint, labelHistogram: labelHistogram,
-                                     allreduceSeconds: allreduceSeconds, worldSize: worldSize)
+        StepEvent.addOptionalMembers(
+            to: &o, gradNorm: gradNorm, lr: lr, dataWaitSeconds: dataWaitSeconds,
+            computeSeconds: computeSeconds, samplesPerSecond: samplesPerSecond,
+            fingerprint: fingerprint, labelHistogram: labelHistogram,
+            allreduceSeconds: allreduceSeconds, worldSize: worldSize)
         return .object(o)
     }
 }

@@ -31,8 +31,10 @@ public struct RunStatus: Sendable, Equatable, JSONEncodable {
     public static func == (a: RunStatus, b: RunStatus) -> Bool { a.json == b.json }
 
     public var json: JSON {
-        var o: [String: JSON] = ["run": .string(runId), "state": .string(state.rawValue), "step": .int(step),
-                                 "totalSteps": .int(totalSteps), "epoch": .int(epoch)]
+        var o: [String: JSON] = [
+            "run": .string(runId), "state": .string(state.rawValue), "step": .int(step),
+            "totalSteps": .int(totalSteps), "epoch": .int(epoch),
+        ]
         if let lastLoss { o["lastLoss"] = .number(lastLoss) }
         if let finish {
             o["finishReason"] = .string(finish.name)
@@ -71,9 +73,11 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
     ///   - zeroGradients: false when `gradient` overwrites every entry of `grad` (an `Evaluator`'s
     ///     `lossAndGradient` does), which spares a parameter-sized fill per step (about 2% of a step of a
     ///     784-256-256-10 MLP at batch 128). The numbers are the same either way for such a function.
-    public init(id: String, name: String? = nil, parameters: [T], gradient: @escaping GradientFunction<T>,
-                pipeline: DataPipeline<T>, optimizer: OptimizerConfig, length: RunLength, seed: UInt64,
-                store: RunStore? = nil, sink: EventSink? = nil, config: JSON = .null, zeroGradients: Bool = true) {
+    public init(
+        id: String, name: String? = nil, parameters: [T], gradient: @escaping GradientFunction<T>,
+        pipeline: DataPipeline<T>, optimizer: OptimizerConfig, length: RunLength, seed: UInt64,
+        store: RunStore? = nil, sink: EventSink? = nil, config: JSON = .null, zeroGradients: Bool = true
+    ) {
         self.zeroGradients = zeroGradients
         self.id = id
         self.name = name ?? id
@@ -86,14 +90,19 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
         self.sink = sink
         self.config = config
         control = Guarded(RunControl(parameters: parameters))
-        job = Guarded(RunJob(
-            gradient: gradient, optimizer: Optimizer(config: optimizer, parameterCount: parameters.count, seed: seed)))
+        job = Guarded(
+            RunJob(
+                gradient: gradient, optimizer: Optimizer(config: optimizer, parameterCount: parameters.count, seed: seed)))
     }
 
     /// Records the run in the store and starts its thread. Calling it again does nothing.
     /// - Throws: the store's error (e.g. a duplicate id); the run does not start then.
     public func start() throws(StoreError) {
-        guard let job = job.withLock({ j -> RunJob<T>? in defer { j = nil }; return j }) else { return }
+        guard
+            let job = job.withLock({ j -> RunJob<T>? in
+                defer { j = nil }; return j
+            })
+        else { return }
         if let store {
             try store.createRun(id: id, name: name, kind: .own, config: config)
             try store.updateRunState(id: id, state: .running)
@@ -155,8 +164,10 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
     public func waitForPause(atStep step: Int, timeout: Double) -> PauseAtStepOutcome? {
         // The run thread does not broadcast after every step (it would cost a wake-up per step), so a
         // stop point overtaken by a resume is seen at the deadline; pausing and finishing broadcast.
-        control.wait(until: { c in c.state == .finished || c.step > step || (c.state == .paused && c.step == step) },
-                     deadline: Date(timeIntervalSinceNow: timeout)) { c, ready -> PauseAtStepOutcome? in
+        control.wait(
+            until: { c in c.state == .finished || c.step > step || (c.state == .paused && c.step == step) },
+            deadline: Date(timeIntervalSinceNow: timeout)
+        ) { c, ready -> PauseAtStepOutcome? in
             guard ready else { return nil }
             if c.state == .paused && c.step == step { return .paused }
             // A run that diverges at the stop point's step ends there without pausing: finished, too.
@@ -181,8 +192,9 @@ public final class TrainingRun<T: BLASScalar>: Sendable {
 
     public var status: RunStatus {
         control.withLock { c in
-            RunStatus(runId: id, state: c.state, step: c.step, totalSteps: totalSteps, epoch: c.epoch, lastLoss: c.lastLoss,
-                      finish: c.finished?.reason)
+            RunStatus(
+                runId: id, state: c.state, step: c.step, totalSteps: totalSteps, epoch: c.epoch, lastLoss: c.lastLoss,
+                finish: c.finished?.reason)
         }
     }
 

@@ -18,9 +18,11 @@ struct Saddled: ParsableCommand {
             """,
         version: saddleVersion)
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Serve any number of clients on a Unix domain socket at this path (mode 0600, this user only) instead of stdio.",
-        discussion: "e.g. ~/.local/state/saddle/saddled.sock. `exit` ends one client; SIGTERM/SIGINT stop the daemon."))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Serve any number of clients on a Unix domain socket at this path (mode 0600, this user only) instead of stdio.",
+            discussion: "e.g. ~/.local/state/saddle/saddled.sock. `exit` ends one client; SIGTERM/SIGINT stop the daemon."))
     var listen: String?
 
     @Option(name: .long, help: "Largest frame body accepted, in bytes; larger frames get an error and are skipped.")
@@ -50,18 +52,22 @@ struct Saddled: ParsableCommand {
     @Option(name: .long, help: "Most unread output bytes one socket client may leave before it is dropped (--listen).")
     var maxClientBacklog: Int = 64 << 20
 
-    @Option(name: .long, help: ArgumentHelp(
-        "The run store (SQLite): runs and every step, kept across restarts; \":memory:\" keeps nothing.",
-        discussion: "Default: $XDG_STATE_HOME/saddle/runs.sqlite, else ~/.local/state/saddle/runs.sqlite."))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The run store (SQLite): runs and every step, kept across restarts; \":memory:\" keeps nothing.",
+            discussion: "Default: $XDG_STATE_HOME/saddle/runs.sqlite, else ~/.local/state/saddle/runs.sqlite."))
     var store: String?
 
     func validate() throws {
         guard maxFrameSize > 0 else { throw ValidationError("--max-frame-size must be a positive number of bytes") }
         guard maxJsonDepth >= 4 else { throw ValidationError("--max-json-depth must be at least 4") }
-        for (flag, value) in [("--max-parameters", maxParameters), ("--max-dataset-bytes", maxDatasetBytes),
-                              ("--max-lanczos-bytes", maxLanczosBytes), ("--max-runs", maxRuns),
-                              ("--memory-budget", memoryBudget), ("--max-clients", maxClients),
-                              ("--max-client-backlog", maxClientBacklog)] {
+        for (flag, value) in [
+            ("--max-parameters", maxParameters), ("--max-dataset-bytes", maxDatasetBytes),
+            ("--max-lanczos-bytes", maxLanczosBytes), ("--max-runs", maxRuns),
+            ("--memory-budget", memoryBudget), ("--max-clients", maxClients),
+            ("--max-client-backlog", maxClientBacklog),
+        ] {
             guard value > 0 else { throw ValidationError("\(flag) must be a positive number, got \(value)") }
         }
         if let listen, listen.isEmpty { throw ValidationError("--listen needs a socket path") }

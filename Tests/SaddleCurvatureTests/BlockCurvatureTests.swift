@@ -27,8 +27,10 @@ final class BlockCurvatureTests: XCTestCase {
     /// per-block Hutchinson within 3 standard errors of the block's trace.
     func testSummaryOverNamedBlocksMatchesDenseBlocks() throws {
         let op = CountingOperator(try DenseOperator(matrix: matrix, dimension: n))
-        let blocks = [ParameterBlock(name: "0.weight", range: 0..<10), ParameterBlock(name: "0.bias", range: 10..<25),
-                      ParameterBlock(name: "2.weight", range: 25..<30)]
+        let blocks = [
+            ParameterBlock(name: "0.weight", range: 0..<10), ParameterBlock(name: "0.bias", range: 10..<25),
+            ParameterBlock(name: "2.weight", range: 25..<30),
+        ]
         let summaries = try BlockCurvature.summarize(
             op, blocks: blocks, eigenOptions: .init(largest: 3, smallest: 3, tolerance: 1e-10, maxIterations: 30),
             traceOptions: .init(probes: 50))
@@ -53,7 +55,8 @@ final class BlockCurvatureTests: XCTestCase {
 
     func testSingleBlockFunctionsAndBadBlock() throws {
         let op = try DenseOperator(matrix: matrix, dimension: n)
-        let r = try BlockCurvature.eigen(op, block: .init(name: "w", range: 0..<10), options: .init(largest: 1, smallest: 1, tolerance: 1e-10))
+        let r = try BlockCurvature.eigen(
+            op, block: .init(name: "w", range: 0..<10), options: .init(largest: 1, smallest: 1, tolerance: 1e-10))
         let dense = try SymmetricEigen.dense(block(0..<10), n: 10, vectors: false).values
         XCTAssertEqual(r.largest[0], dense[9], accuracy: 1e-8 * max(abs(dense[0]), abs(dense[9])))
         let t = try BlockCurvature.trace(op, block: .init(name: "w", range: 0..<10), options: .init(probes: 40))

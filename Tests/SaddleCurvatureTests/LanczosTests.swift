@@ -20,8 +20,11 @@ final class LanczosTests: XCTestCase {
         let tol = 1e-8 * scale
         for (got, wantAll) in [(result.largest, Array(dense.reversed())), (result.smallest, dense)] {
             XCTAssertFalse(got.isEmpty, file: file, line: line)
-            let merged = got.reduce(into: [Double]()) { out, v in if out.last.map({ abs(v - $0) > tol }) ?? true { out.append(v) } }
-            let distinct = wantAll.reduce(into: [Double]()) { out, v in if out.last.map({ abs(v - $0) > 10 * tol }) ?? true { out.append(v) } }
+            let merged = got.reduce(into: [Double]()) { out, v in if out.last.map({ abs(v - $0) > tol }) ?? true { out.append(v) }
+            }
+            let distinct = wantAll.reduce(into: [Double]()) { out, v in
+                if out.last.map({ abs(v - $0) > 10 * tol }) ?? true { out.append(v) }
+            }
             XCTAssertLessThanOrEqual(merged.count, distinct.count, file: file, line: line)
             for (g, w) in zip(merged, distinct) { XCTAssertEqual(g, w, accuracy: tol, file: file, line: line) }
             for v in merged {
@@ -64,8 +67,9 @@ final class LanczosTests: XCTestCase {
         // Rounding lets further copies of 3 surface some 15–20 steps after the first converges (the
         // noise in its eigenspace grows by ~|3 − α|/β per step), so copies are neither guaranteed nor
         // excluded; the extreme values themselves converge in far fewer than n products.
-        let early = try Lanczos.eigen(try DenseOperator(matrix: matrix, dimension: spectrum.count),
-                                      options: .init(largest: 1, smallest: 1, tolerance: 1e-8))
+        let early = try Lanczos.eigen(
+            try DenseOperator(matrix: matrix, dimension: spectrum.count),
+            options: .init(largest: 1, smallest: 1, tolerance: 1e-8))
         XCTAssertEqual(early.stopReason, .converged)
         XCTAssertLessThan(early.products, spectrum.count / 2)
         XCTAssertEqual(early.largest[0], 3, accuracy: 1e-7)
@@ -111,7 +115,8 @@ final class LanczosTests: XCTestCase {
         let r = try Lanczos.eigen(op, options: .init(largest: 4, smallest: 4, maxIterations: 25, computeVectors: true))
         XCTAssertEqual(r.stopReason, .maxIterations)
         XCTAssertEqual(r.largestVectors.count, 4)
-        let pairs = zip(r.largest, zip(r.largestResiduals, r.largestVectors)).map { ($0, $1.0, $1.1) }
+        let pairs =
+            zip(r.largest, zip(r.largestResiduals, r.largestVectors)).map { ($0, $1.0, $1.1) }
             + zip(r.smallest, zip(r.smallestResiduals, r.smallestVectors)).map { ($0, $1.0, $1.1) }
         var sawLarge = false
         for (theta, reported, y) in pairs {

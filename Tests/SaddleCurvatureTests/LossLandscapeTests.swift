@@ -44,7 +44,8 @@ final class LossLandscapeTests: XCTestCase {
         let n = 12
         let matrix = TestMatrices.randomSymmetric(n, seed: 2)
         let op = try DenseOperator(matrix: matrix, dimension: n)
-        let eig = try Lanczos.eigen(op, options: .init(largest: 1, smallest: 1, tolerance: 1e-12, maxIterations: n, computeVectors: true))
+        let eig = try Lanczos.eigen(
+            op, options: .init(largest: 1, smallest: 1, tolerance: 1e-12, maxIterations: n, computeVectors: true))
         let v = eig.smallestVectors[0], lambda = eig.smallest[0]
         let quadratic: ([Double]) throws -> Double = { p in 0.5 * Vector.dot(p, try op.apply(p)) }
         let slice = try LossLandscape.slice1D(
@@ -58,7 +59,8 @@ final class LossLandscapeTests: XCTestCase {
         // A 3×4 weight matrix at 0, a bias of 3 at 12, a 2×3 weight matrix at 15, a bias of 2 at 21.
         var rng = SeededRandom(seed: 9)
         let theta = (0..<23).map { _ in 2 * rng.gaussian() }
-        let filters = LossLandscape.rowFilters(offset: 0, rows: 3, columns: 4) + LossLandscape.rowFilters(offset: 15, rows: 2, columns: 3)
+        let filters =
+            LossLandscape.rowFilters(offset: 0, rows: 3, columns: 4) + LossLandscape.rowFilters(offset: 15, rows: 2, columns: 3)
         XCTAssertEqual(filters, [0..<4, 4..<8, 8..<12, 15..<18, 18..<21])
         let d = try LossLandscape.filterNormalizedDirection(theta: theta, filters: filters, seed: 4)
         for r in filters {
@@ -73,19 +75,27 @@ final class LossLandscapeTests: XCTestCase {
         XCTAssertThrowsError(try LossLandscape.filterNormalizedDirection(theta: [1, 2, 3], filters: [0..<2, 1..<3], seed: 0)) {
             XCTAssertTrue("\($0)".contains("overlap"))
         }
-        XCTAssertThrowsError(try LossLandscape.slice1D(loss: { _ in 0 }, theta: [1, 2], direction: [1], axis: .init(lower: 0, upper: 1, points: 3))) {
+        XCTAssertThrowsError(
+            try LossLandscape.slice1D(
+                loss: { _ in 0 }, theta: [1, 2], direction: [1], axis: .init(lower: 0, upper: 1, points: 3))
+        ) {
             XCTAssertTrue("\($0)".contains("direction 1 has 1 entries"))
         }
-        XCTAssertThrowsError(try LossLandscape.slice1D(loss: { _ in 0 }, theta: [1], direction: [1], axis: .init(lower: 1, upper: 0, points: 3)))
+        XCTAssertThrowsError(
+            try LossLandscape.slice1D(loss: { _ in 0 }, theta: [1], direction: [1], axis: .init(lower: 1, upper: 0, points: 3)))
     }
 
     func testCancellationBetweenEvaluations() {
         let flag = CancelFlag()
         var calls = 0
         let control = CurvatureControl(checkCancelled: { if flag.isRaised { throw Cancelled() } })
-        XCTAssertThrowsError(try LossLandscape.slice1D(
-            loss: { _ in calls += 1; if calls == 4 { flag.raise() }; return 0 }, theta: [0], direction: [1],
-            axis: .init(lower: 0, upper: 1, points: 50), control: control)) { XCTAssertTrue($0 is Cancelled) }
+        XCTAssertThrowsError(
+            try LossLandscape.slice1D(
+                loss: { _ in
+                    calls += 1; if calls == 4 { flag.raise() }; return 0
+                }, theta: [0], direction: [1],
+                axis: .init(lower: 0, upper: 1, points: 50), control: control)
+        ) { XCTAssertTrue($0 is Cancelled) }
         XCTAssertEqual(calls, 4)
     }
 }

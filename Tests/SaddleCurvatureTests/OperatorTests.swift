@@ -22,8 +22,12 @@ final class OperatorTests: XCTestCase {
     }
 
     func testDenseOperatorRejectsBadMatrices() {
-        XCTAssertThrowsError(try DenseOperator(matrix: [1, 2, 3], dimension: 2)) { XCTAssertTrue("\($0)".contains("needs 4 values")) }
-        XCTAssertThrowsError(try DenseOperator(matrix: [1, .nan, .nan, 1], dimension: 2)) { XCTAssertTrue("\($0)".contains("finite")) }
+        XCTAssertThrowsError(try DenseOperator(matrix: [1, 2, 3], dimension: 2)) {
+            XCTAssertTrue("\($0)".contains("needs 4 values"))
+        }
+        XCTAssertThrowsError(try DenseOperator(matrix: [1, .nan, .nan, 1], dimension: 2)) {
+            XCTAssertTrue("\($0)".contains("finite"))
+        }
     }
 
     /// An operator that returns the wrong length is an error, not a crash.
@@ -32,7 +36,9 @@ final class OperatorTests: XCTestCase {
             let dimension = 3
             func apply(_ v: [Double]) throws -> [Double] { [1, 2] }
         }
-        XCTAssertThrowsError(try Lanczos.eigen(Short())) { XCTAssertEqual($0 as? CurvatureError, .dimensionMismatch(expected: 3, got: 2)) }
+        XCTAssertThrowsError(try Lanczos.eigen(Short())) {
+            XCTAssertEqual($0 as? CurvatureError, .dimensionMismatch(expected: 3, got: 2))
+        }
         XCTAssertThrowsError(try Hutchinson.trace(Short()))
         XCTAssertThrowsError(try SpectralDensity.estimate(Short()))
     }
@@ -44,7 +50,9 @@ final class OperatorTests: XCTestCase {
             var entries: [(Double, String)] = []
         }
         let log = Log()
-        let control = CurvatureControl(progress: { f, m in log.lock.lock(); log.entries.append((f, m)); log.lock.unlock() })
+        let control = CurvatureControl(progress: { f, m in
+            log.lock.lock(); log.entries.append((f, m)); log.lock.unlock()
+        })
         let op = try DenseOperator(matrix: TestMatrices.randomSymmetric(20, seed: 1), dimension: 20)
         let r = try Lanczos.eigen(op, options: .init(tolerance: 0, maxIterations: 12), control: control)
         XCTAssertEqual(log.entries.count, r.products)

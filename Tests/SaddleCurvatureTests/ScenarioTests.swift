@@ -25,7 +25,9 @@ final class ScenarioTests: XCTestCase {
             let tol = 1e-6 * max(scale, .leastNormalMagnitude)
 
             let top5 = try scenario.hessianTop5
-            for (got, want) in zip(dense.reversed(), top5) { XCTAssertEqual(got, want, accuracy: 1e-9 * max(scale, 1e-300), name) }
+            for (got, want) in zip(dense.reversed(), top5) {
+                XCTAssertEqual(got, want, accuracy: 1e-9 * max(scale, 1e-300), name)
+            }
 
             let op = try DenseOperator(matrix: hValues, dimension: n)
             let r = try Lanczos.eigen(op, options: .init(largest: 5, smallest: 5, tolerance: 1e-10, maxIterations: n))
@@ -39,8 +41,9 @@ final class ScenarioTests: XCTestCase {
             for (g, w) in zip(gotBottom, wantBottom) { XCTAssertEqual(g, w, accuracy: tol, "\(name) smallest") }
             XCTAssertLessThanOrEqual(gotTop.count, wantTop.count, name)
             XCTAssertLessThanOrEqual(gotBottom.count, wantBottom.count, name)
-            print("\(name): n = \(n), \(r.iterations) products, \(r.stopReason), λmax \(r.largest[0]) (dense \(dense[n - 1])), "
-                + "λmin \(r.smallest[0]) (dense \(dense[0]))")
+            print(
+                "\(name): n = \(n), \(r.iterations) products, \(r.stopReason), λmax \(r.largest[0]) (dense \(dense[n - 1])), "
+                    + "λmin \(r.smallest[0]) (dense \(dense[0]))")
             if r.stopReason != .invariantSubspace {
                 XCTAssertEqual(r.largest.count, min(5, n), name)
             } else {
@@ -56,7 +59,9 @@ final class ScenarioTests: XCTestCase {
         let scenario = try Scenario(named: "d_xor_mlp_2_16_16_1_tanh_init")
         let h = try scenario.array("hessian.npy")
         let trace = try scenario.hessianTrace
-        let r = try Hutchinson.trace(try DenseOperator(matrix: h.doubles, dimension: h.shape[0]), options: .init(probes: 100, seed: 7))
-        XCTAssertLessThanOrEqual(abs(r.estimate - trace), 3 * r.standardError, "estimate \(r.estimate) ± \(r.standardError), exact \(trace)")
+        let r = try Hutchinson.trace(
+            try DenseOperator(matrix: h.doubles, dimension: h.shape[0]), options: .init(probes: 100, seed: 7))
+        XCTAssertLessThanOrEqual(
+            abs(r.estimate - trace), 3 * r.standardError, "estimate \(r.estimate) ± \(r.standardError), exact \(trace)")
     }
 }

@@ -31,8 +31,9 @@ final class SpectralDensityTests: XCTestCase {
             XCTAssertEqual(r.density.count, 1000)
             XCTAssertEqual(r.negativeMassFromWeights, 0.3, accuracy: 0.05, "\(probe)")
             XCTAssertEqual(r.negativeMassFromDensity, 0.3, accuracy: 0.05, "\(probe)")
-            XCTAssertEqual(r.negativeMassFromDensity, r.negativeMassFromWeights, accuracy: 1e-3,
-                           "they differ only by broadening across 0, and the nodes keep away from 0")
+            XCTAssertEqual(
+                r.negativeMassFromDensity, r.negativeMassFromWeights, accuracy: 1e-3,
+                "they differ only by broadening across 0, and the nodes keep away from 0")
             // The extreme nodes are the extreme eigenvalues (Lanczos converges there first).
             XCTAssertEqual(r.nodes.max() ?? 0, 10, accuracy: 1e-6)
             XCTAssertEqual(r.nodes.min() ?? 0, -3, accuracy: 1e-6)

@@ -30,12 +30,15 @@ enum TestMatrices {
         qd.withUnsafeBufferPointer { x in
             q.withUnsafeBufferPointer { y in
                 a.withUnsafeMutableBufferPointer { c in
-                    Double.gemm(transA: false, transB: true, m: n, n: n, k: n, alpha: 1, a: x.baseAddress!, lda: n,
-                                b: y.baseAddress!, ldb: n, beta: 0, c: c.baseAddress!, ldc: n)
+                    Double.gemm(
+                        transA: false, transB: true, m: n, n: n, k: n, alpha: 1, a: x.baseAddress!, lda: n,
+                        b: y.baseAddress!, ldb: n, beta: 0, c: c.baseAddress!, ldc: n)
                 }
             }
         }
-        for i in 0..<n { for j in (i + 1)..<n { let s = 0.5 * (a[i * n + j] + a[j * n + i]); a[i * n + j] = s; a[j * n + i] = s } }
+        for i in 0..<n {
+            for j in (i + 1)..<n { let s = 0.5 * (a[i * n + j] + a[j * n + i]); a[i * n + j] = s; a[j * n + i] = s }
+        }
         return a
     }
 

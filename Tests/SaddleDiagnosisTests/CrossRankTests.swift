@@ -45,9 +45,10 @@ final class CrossRankTests: XCTestCase {
     }
 
     func testStragglerIsNamed() {
-        let d = diagnose(histories { rank, r in
-            if rank == 2 { r.compute = 0.032; r.allreduceWait = 0.0002 } else { r.allreduceWait = 0.030 }
-        })
+        let d = diagnose(
+            histories { rank, r in
+                if rank == 2 { r.compute = 0.032; r.allreduceWait = 0.0002 } else { r.allreduceWait = 0.030 }
+            })
         XCTAssertEqual(d.verdict, .straggler, d.reason)
         XCTAssertEqual(d.ranks?.implicated, [2])
         let item = d.evidence.first { $0.name == "rankComputeExcess" }
@@ -90,7 +91,9 @@ final class CrossRankTests: XCTestCase {
     }
 
     func testFullBatchTrainingIsNoEpochRepeat() {
-        let h = histories { rank, r in r.fingerprint = "all-r\(rank)"; r.epoch = r.step }
+        let h = histories { rank, r in
+            r.fingerprint = "all-r\(rank)"; r.epoch = r.step
+        }
         XCTAssertNil(RankAnalysis.summarize(h, thresholds: Thresholds())[0].epochRepeatShare)
     }
 
@@ -112,10 +115,14 @@ final class CrossRankTests: XCTestCase {
             r.loss = 0.7 + 0.001 * Double(rank)
             r.gradNorm = r.step < 10 ? 1 : 1e-4
         }
-        let saddle = diagnose(flat) { $0.lambdaMin = -0.5; $0.lambdaMax = 2 }
+        let saddle = diagnose(flat) {
+            $0.lambdaMin = -0.5; $0.lambdaMax = 2
+        }
         XCTAssertEqual(saddle.verdict, .saddle, saddle.reason)
         XCTAssertEqual(saddle.ranks?.implicated, [])
-        let minimum = diagnose(flat) { $0.lambdaMin = 1e-9; $0.lambdaMax = 2 }
+        let minimum = diagnose(flat) {
+            $0.lambdaMin = 1e-9; $0.lambdaMax = 2
+        }
         XCTAssertEqual(minimum.verdict, .localMinimum, minimum.reason)
     }
 

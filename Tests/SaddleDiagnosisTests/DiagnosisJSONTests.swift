@@ -12,18 +12,20 @@ final class DiagnosisJSONTests: XCTestCase {
         history[5].compute = 0.2
         history[6].throughput = 512
         history[7].weightNorm = 3.5
-        let escape = try EscapeProbe.run(loss: ProbeTests.quarticSaddle, theta: [0, 0], direction: [0, 1],
-                                         stepSizes: [0.5, 1])
+        let escape = try EscapeProbe.run(
+            loss: ProbeTests.quarticSaddle, theta: [0, 0], direction: [0, 1],
+            stepSizes: [0.5, 1])
         let perturbation = try PerturbationProbe.run(
             loss: ProbeTests.quarticSaddle, gradient: ProbeTests.quarticSaddleGradient, theta: [0, 0], radius: 0.1,
             steps: 5, learningRate: 0.1, probes: 3, seed: .max)
-        return Evidence(gradNorm: 1e-9, earlyGradNorm: 0.1, loss: 0.03, lambdaMax: 2, lambdaMin: -0.5,
-                        spectralRatio: -0.25, negativeSpectralMass: 0.1, hessianTrace: 1.5,
-                        eigenvalueCounts: EigenvalueCounts(negative: 1, zero: 0, positive: 1), zeroEigenvalueShare: 0,
-                        history: history, gradientCosine: 0.3, noiseScale: 100, batchSize: 32, learningRate: 0.01,
-                        deadFraction: 0.1, saturatedFraction: 0.2, dataWaitShare: 0.05, throughputChange: -0.1,
-                        repeatedBatchShare: 0, labelEntropy: 0.9, escapeProbe: escape, perturbationProbe: perturbation,
-                        parameterCount: 2)
+        return Evidence(
+            gradNorm: 1e-9, earlyGradNorm: 0.1, loss: 0.03, lambdaMax: 2, lambdaMin: -0.5,
+            spectralRatio: -0.25, negativeSpectralMass: 0.1, hessianTrace: 1.5,
+            eigenvalueCounts: EigenvalueCounts(negative: 1, zero: 0, positive: 1), zeroEigenvalueShare: 0,
+            history: history, gradientCosine: 0.3, noiseScale: 100, batchSize: 32, learningRate: 0.01,
+            deadFraction: 0.1, saturatedFraction: 0.2, dataWaitShare: 0.05, throughputChange: -0.1,
+            repeatedBatchShare: 0, labelEntropy: 0.9, escapeProbe: escape, perturbationProbe: perturbation,
+            parameterCount: 2)
     }
 
     /// Same evidence → byte-identical JSON; and evidence survives its own JSON form exactly
@@ -56,9 +58,12 @@ final class DiagnosisJSONTests: XCTestCase {
         XCTAssertEqual(item["decisive"], .bool(true))
         XCTAssertEqual(json["recommendations"]?[0]?["id"], .string("negativeCurvatureStep"))
         XCTAssertEqual(json["missing"], .array([]))
-        XCTAssertEqual(Set(Verdict.allCases.map(\.rawValue)),
-                       ["saddle", "localMinimum", "plateau", "noisyOrIllConditioned", "diverging",
-                        "dataPipelineStall", "straggler", "rankDivergence", "progressing"])
+        XCTAssertEqual(
+            Set(Verdict.allCases.map(\.rawValue)),
+            [
+                "saddle", "localMinimum", "plateau", "noisyOrIllConditioned", "diverging",
+                "dataPipelineStall", "straggler", "rankDivergence", "progressing",
+            ])
     }
 
     func testEvidenceJSONRejectsUnknownAndBadFields() throws {

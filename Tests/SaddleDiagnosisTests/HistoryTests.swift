@@ -96,8 +96,9 @@ final class HistoryTests: XCTestCase {
     }
 
     func testFlatLossWithTinyGradientIsPlateau() {
-        let history = Self.series(100, loss: { $0 < 10 ? 2 - 0.13 * Double($0) : 0.7 + 1e-4 * sin(Double($0)) },
-                                  grad: { $0 < 10 ? 1 : 1e-4 })
+        let history = Self.series(
+            100, loss: { $0 < 10 ? 2 - 0.13 * Double($0) : 0.7 + 1e-4 * sin(Double($0)) },
+            grad: { $0 < 10 ? 1 : 1e-4 })
         let d = Diagnoser.diagnose(Evidence(history: history))
         XCTAssertEqual(d.verdict, .plateau, d.reason)
         XCTAssertEqual(d.missing, ["lambdaMin", "lambdaMax", "escapeProbe", "perturbationProbe"])

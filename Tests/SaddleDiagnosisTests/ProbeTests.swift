@@ -27,28 +27,38 @@ final class ProbeTests: XCTestCase {
     }
 
     func testEscapeProbeSkipsNonFiniteLossesAndRejectsBadInput() throws {
-        let result = try EscapeProbe.run(loss: { p in p[0] > 0.5 ? .nan : -p[0] }, theta: [0], direction: [1],
-                                         stepSizes: [0.25, 1])
+        let result = try EscapeProbe.run(
+            loss: { p in p[0] > 0.5 ? .nan : -p[0] }, theta: [0], direction: [1],
+            stepSizes: [0.25, 1])
         XCTAssertTrue(result.lossPlus[1].isNaN)
         XCTAssertEqual(result.bestDecrease, 0.25, "NaN at +1 never counts as a decrease")
         XCTAssertEqual(result.bestStep, 0.25)
-        XCTAssertThrowsError(try EscapeProbe.run(loss: Self.quarticSaddle, theta: [0, 0], direction: [0, 0],
-                                                 stepSizes: [1])) { XCTAssertEqual($0 as? ProbeError, .degenerateDirection) }
-        XCTAssertThrowsError(try EscapeProbe.run(loss: Self.quarticSaddle, theta: [0, 0], direction: [1],
-                                                 stepSizes: [1]))
-        XCTAssertThrowsError(try EscapeProbe.run(loss: Self.quarticSaddle, theta: [0, 0], direction: [1, 0],
-                                                 stepSizes: [-1]))
+        XCTAssertThrowsError(
+            try EscapeProbe.run(
+                loss: Self.quarticSaddle, theta: [0, 0], direction: [0, 0],
+                stepSizes: [1])
+        ) { XCTAssertEqual($0 as? ProbeError, .degenerateDirection) }
+        XCTAssertThrowsError(
+            try EscapeProbe.run(
+                loss: Self.quarticSaddle, theta: [0, 0], direction: [1],
+                stepSizes: [1]))
+        XCTAssertThrowsError(
+            try EscapeProbe.run(
+                loss: Self.quarticSaddle, theta: [0, 0], direction: [1, 0],
+                stepSizes: [-1]))
     }
 
     /// Perturbed gradient descent: from the saddle every perturbation with y ≠ 0 ends below f(0) = 0
     /// once x has decayed (unless |y| is tiny); from the minimum f ≥ 0 = f(0) everywhere, so no decrease is possible.
     func testPerturbationProbeSeparatesQuarticSaddleFromMinimum() throws {
-        let saddle = try PerturbationProbe.run(loss: Self.quarticSaddle, gradient: Self.quarticSaddleGradient,
-                                               theta: [0, 0], radius: 0.1, steps: 20, learningRate: 0.1, probes: 8,
-                                               seed: 7)
-        let minimum = try PerturbationProbe.run(loss: Self.quarticMinimum, gradient: Self.quarticMinimumGradient,
-                                                theta: [0, 0], radius: 0.1, steps: 20, learningRate: 0.1, probes: 8,
-                                                seed: 7)
+        let saddle = try PerturbationProbe.run(
+            loss: Self.quarticSaddle, gradient: Self.quarticSaddleGradient,
+            theta: [0, 0], radius: 0.1, steps: 20, learningRate: 0.1, probes: 8,
+            seed: 7)
+        let minimum = try PerturbationProbe.run(
+            loss: Self.quarticMinimum, gradient: Self.quarticMinimumGradient,
+            theta: [0, 0], radius: 0.1, steps: 20, learningRate: 0.1, probes: 8,
+            seed: 7)
         // After 20 steps x has shrunk by 0.8²⁰ ≈ 0.0115 while y grows slowly (y ← y + 0.4y³, from |y| ≤ 0.1
         // to at most ≈ 0.108), so f ≈ −y⁴: the best decrease lies in (1e-8, 0.108⁴ ≈ 1.4e-4).
         XCTAssertGreaterThan(saddle.bestDecrease, 1e-8)
@@ -58,21 +68,25 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual(minimum.descendingProbes, 0)
 
         // Pure given the seed: the same seed gives bit-identical results, another seed different ones.
-        let again = try PerturbationProbe.run(loss: Self.quarticSaddle, gradient: Self.quarticSaddleGradient,
-                                              theta: [0, 0], radius: 0.1, steps: 20, learningRate: 0.1, probes: 8,
-                                              seed: 7)
+        let again = try PerturbationProbe.run(
+            loss: Self.quarticSaddle, gradient: Self.quarticSaddleGradient,
+            theta: [0, 0], radius: 0.1, steps: 20, learningRate: 0.1, probes: 8,
+            seed: 7)
         XCTAssertEqual(again, saddle)
-        let other = try PerturbationProbe.run(loss: Self.quarticSaddle, gradient: Self.quarticSaddleGradient,
-                                              theta: [0, 0], radius: 0.1, steps: 20, learningRate: 0.1, probes: 8,
-                                              seed: 8)
+        let other = try PerturbationProbe.run(
+            loss: Self.quarticSaddle, gradient: Self.quarticSaddleGradient,
+            theta: [0, 0], radius: 0.1, steps: 20, learningRate: 0.1, probes: 8,
+            seed: 8)
         XCTAssertNotEqual(other.decreases, saddle.decreases)
     }
 
-    private func runMinimumProbe(radius: Double = 0.1, steps: Int = 1, lr: Double = 0.1, probes: Int = 1,
-                                 gradient: ([Double]) -> [Double] = ProbeTests.quarticMinimumGradient) throws
-    {
-        _ = try PerturbationProbe.run(loss: Self.quarticMinimum, gradient: gradient, theta: [0, 0], radius: radius,
-                                      steps: steps, learningRate: lr, probes: probes, seed: 1)
+    private func runMinimumProbe(
+        radius: Double = 0.1, steps: Int = 1, lr: Double = 0.1, probes: Int = 1,
+        gradient: ([Double]) -> [Double] = ProbeTests.quarticMinimumGradient
+    ) throws {
+        _ = try PerturbationProbe.run(
+            loss: Self.quarticMinimum, gradient: gradient, theta: [0, 0], radius: radius,
+            steps: steps, learningRate: lr, probes: probes, seed: 1)
     }
 
     func testPerturbationProbeRejectsBadSettings() {
@@ -93,12 +107,14 @@ final class ProbeTests: XCTestCase {
             -> Evidence
         {
             let escape = try EscapeProbe.run(loss: loss, theta: [0, 0], direction: [0, 1], stepSizes: [0.1, 0.3, 1])
-            let perturbation = try PerturbationProbe.run(loss: loss, gradient: gradient, theta: [0, 0], radius: 0.1,
-                                                         steps: 20, learningRate: 0.1, probes: 8, seed: 3)
+            let perturbation = try PerturbationProbe.run(
+                loss: loss, gradient: gradient, theta: [0, 0], radius: 0.1,
+                steps: 20, learningRate: 0.1, probes: 8, seed: 3)
             let g = gradient([0, 0])
-            return Evidence(gradNorm: (g[0] * g[0] + g[1] * g[1]).squareRoot(), loss: loss([0, 0]), lambdaMax: 2,
-                            lambdaMin: 0, eigenvalueCounts: EigenvalueCounts(negative: 0, zero: 1, positive: 1),
-                            escapeProbe: escape, perturbationProbe: perturbation, parameterCount: 2)
+            return Evidence(
+                gradNorm: (g[0] * g[0] + g[1] * g[1]).squareRoot(), loss: loss([0, 0]), lambdaMax: 2,
+                lambdaMin: 0, eigenvalueCounts: EigenvalueCounts(negative: 0, zero: 1, positive: 1),
+                escapeProbe: escape, perturbationProbe: perturbation, parameterCount: 2)
         }
         let saddle = Diagnoser.diagnose(try evidence(Self.quarticSaddle, Self.quarticSaddleGradient))
         XCTAssertEqual(saddle.verdict, .saddle)

@@ -97,8 +97,9 @@ final class ScenarioTests: XCTestCase {
             XCTAssertEqual(g[i], fd, accuracy: 1e-6 * max(1, abs(fd)), "parameter \(i)")
         }
 
-        let probe = try PerturbationProbe.run(loss: net.loss, gradient: net.gradient, theta: zero, radius: 0.5,
-                                              steps: 30, learningRate: 0.05, probes: 8, seed: 2024)
+        let probe = try PerturbationProbe.run(
+            loss: net.loss, gradient: net.gradient, theta: zero, radius: 0.5,
+            steps: 30, learningRate: 0.05, probes: 8, seed: 2024)
         XCTAssertEqual(probe.baseLoss, net.loss(zero))
         XCTAssertGreaterThan(probe.bestDecrease, 1e-3 * f0, "a higher-order saddle: some perturbation leads downhill")
 
@@ -110,8 +111,9 @@ final class ScenarioTests: XCTestCase {
         XCTAssertTrue(item.decisive)
         XCTAssertEqual(item.value, probe.bestDecrease)
         XCTAssertTrue(diagnosis.recommendations.contains { $0.id == "noiseInjection" })
-        XCTAssertFalse(diagnosis.recommendations.contains { $0.id == "negativeCurvatureStep" },
-                       "no negative eigenvalue to step along")
+        XCTAssertFalse(
+            diagnosis.recommendations.contains { $0.id == "negativeCurvatureStep" },
+            "no negative eigenvalue to step along")
     }
 
     /// b1: the a1 net y = w2·w1·x on its minimum manifold. The same probe finds no descent (f(θ) is the
@@ -137,16 +139,18 @@ final class ScenarioTests: XCTestCase {
         let f = try scenario.loss
         XCTAssertEqual(loss(theta), f, accuracy: 1e-12 * f, "the least-squares point reproduces JAX's loss")
 
-        let probe = try PerturbationProbe.run(loss: loss, gradient: gradient, theta: theta, radius: 0.5, steps: 30,
-                                              learningRate: 0.05, probes: 8, seed: 2024)
+        let probe = try PerturbationProbe.run(
+            loss: loss, gradient: gradient, theta: theta, radius: 0.5, steps: 30,
+            learningRate: 0.05, probes: 8, seed: 2024)
         XCTAssertLessThan(probe.bestDecrease, 1e-12, "no point lies below the global minimum beyond rounding")
         var evidence = try Self.evidence(scenario)
         evidence.perturbationProbe = probe
         let diagnosis = Diagnoser.diagnose(evidence)
         XCTAssertEqual(diagnosis.verdict, .localMinimum, diagnosis.reason)
         XCTAssertEqual(diagnosis.missing, [])
-        XCTAssertEqual(diagnosis.evidence.first { $0.name == "zeroEigenvalueShare" }?.value, 0.5,
-                       "one zero eigenvalue of two: a flat valley")
+        XCTAssertEqual(
+            diagnosis.evidence.first { $0.name == "zeroEigenvalueShare" }?.value, 0.5,
+            "one zero eigenvalue of two: a flat valley")
     }
 }
 

@@ -19,16 +19,18 @@ final class ThresholdsTests: XCTestCase {
         let json = try JSON.parse(#"{"plateauWindow": 100, "flatness": 0.1}"#)
         XCTAssertThrowsError(try Thresholds(from: JSONReader(json, path: "params.thresholds"))) { error in
             let message = (error as? JSONShapeError)?.description ?? ""
-            XCTAssertTrue(message.hasPrefix("`params.thresholds.flatness` is not a known field; expected one of: "),
-                          message)
+            XCTAssertTrue(
+                message.hasPrefix("`params.thresholds.flatness` is not a known field; expected one of: "),
+                message)
             for info in Thresholds.catalog { XCTAssertTrue(message.contains(info.name), info.name) }
         }
     }
 
     func testBadValuesAreRejected() throws {
-        for text in [#"{"plateauWindow": 2.5}"#, #"{"deadFraction": 2}"#, #"{"cosineNoise": "NaN"}"#,
-                     #"{"earlyWindow": 0}"#, #"{"edgeOfStability": "x"}"#]
-        {
+        for text in [
+            #"{"plateauWindow": 2.5}"#, #"{"deadFraction": 2}"#, #"{"cosineNoise": "NaN"}"#,
+            #"{"earlyWindow": 0}"#, #"{"edgeOfStability": "x"}"#,
+        ] {
             XCTAssertThrowsError(try Thresholds(from: JSONReader(try JSON.parse(text))), text)
         }
         let ok = try Thresholds(from: JSONReader(try JSON.parse(#"{"plateauWindow": 100, "dataWaitShare": 0.8}"#)))
@@ -51,8 +53,9 @@ final class ThresholdsTests: XCTestCase {
 
         // Scenario d (‖g‖ = 1.354, λ_min = −2.32): progressing by default; if a gradient up to 2·max(1,|f|)
         // counts as small, its clearly negative λ_min makes it a saddle.
-        let d = Evidence(gradNorm: 1.3538467550793842, loss: 0.5782405363222873, lambdaMax: 11.678193358869734,
-                         lambdaMin: -2.324153867327671)
+        let d = Evidence(
+            gradNorm: 1.3538467550793842, loss: 0.5782405363222873, lambdaMax: 11.678193358869734,
+            lambdaMin: -2.324153867327671)
         XCTAssertEqual(Diagnoser.diagnose(d).verdict, .progressing)
         let loose = try Thresholds(from: JSONReader(try JSON.parse(#"{"smallGradientAbsolute": 2}"#)))
         XCTAssertEqual(Diagnoser.diagnose(d, thresholds: loose).verdict, .saddle)

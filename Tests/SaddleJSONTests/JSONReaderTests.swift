@@ -29,8 +29,9 @@ final class JSONReaderTests: XCTestCase {
         XCTAssertEqual(try reader["lr"].double(min: 0), 0.1)
         XCTAssertEqual(try reader["momentum"].double(default: 0.9), 0.9)
         XCTAssertNil(try reader["seed"].optionalInt())
-        XCTAssertEqual(try JSONReader(.int(3))
-            .double(), 3, "an integer is accepted where a number is expected")
+        XCTAssertEqual(
+            try JSONReader(.int(3))
+                .double(), 3, "an integer is accepted where a number is expected")
         XCTAssertThrowsError(try JSONReader(.string("NaN")).double())
         XCTAssertTrue(try JSONReader(.string("NaN")).double(finite: false).isNaN)
     }

@@ -3,8 +3,10 @@ import XCTest
 
 final class GEMMTests: XCTestCase {
     /// Naive C = α·op(A)·op(B) + β·C in Double, the reference.
-    private func naive(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double, a: [Double], b: [Double],
-                       beta: Double, c: [Double]) -> [Double] {
+    private func naive(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double, a: [Double], b: [Double],
+        beta: Double, c: [Double]
+    ) -> [Double] {
         var out = c
         for i in 0..<m {
             for j in 0..<n {
@@ -37,14 +39,16 @@ final class GEMMTests: XCTestCase {
                 at.withUnsafeBufferPointer { ap in
                     bt.withUnsafeBufferPointer { bp in
                         ct.withUnsafeMutableBufferPointer { cp in
-                            T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1.5,
-                                   a: ap.baseAddress!, lda: transA ? m : k, b: bp.baseAddress!, ldb: transB ? k : n,
-                                   beta: -0.5, c: cp.baseAddress!, ldc: n)
+                            T.gemm(
+                                transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1.5,
+                                a: ap.baseAddress!, lda: transA ? m : k, b: bp.baseAddress!, ldb: transB ? k : n,
+                                beta: -0.5, c: cp.baseAddress!, ldc: n)
                         }
                     }
                 }
                 for i in 0..<(m * n) {
-                    XCTAssertEqual(Double(ct[i]), expected[i], accuracy: tolerance, "\(T.self) transA=\(transA) transB=\(transB) [\(i)]")
+                    XCTAssertEqual(
+                        Double(ct[i]), expected[i], accuracy: tolerance, "\(T.self) transA=\(transA) transB=\(transB) [\(i)]")
                 }
             }
         }
@@ -58,8 +62,9 @@ final class GEMMTests: XCTestCase {
         var rng = SeededRandom(seed: 5)
         let a = Tensor<Double>.gaussian(shape: [4, 6], rng: &rng)
         let b = Tensor<Double>.gaussian(shape: [6, 3], rng: &rng)
-        let expected = naive(transA: false, transB: false, m: 4, n: 3, k: 6, alpha: 1, a: a.storage, b: b.storage,
-                             beta: 0, c: [Double](repeating: 0, count: 12))
+        let expected = naive(
+            transA: false, transB: false, m: 4, n: 3, k: 6, alpha: 1, a: a.storage, b: b.storage,
+            beta: 0, c: [Double](repeating: 0, count: 12))
         let products = [
             a.matmul(b),
             a.transposed().matmul(b, transposeSelf: true),

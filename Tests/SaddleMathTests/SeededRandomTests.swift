@@ -6,7 +6,8 @@ final class SeededRandomTests: XCTestCase {
     /// Python implementation of the reference algorithm (arbitrary-precision integers masked to 64 bits).
     func testKnownFirstValues() {
         var zero = SeededRandom(seed: 0)
-        XCTAssertEqual([zero.next(), zero.next(), zero.next()], [0x99EC_5F36_CB75_F2B4, 0xBF6E_1F78_4956_452A, 0x1A5F_849D_4933_E6E0])
+        XCTAssertEqual(
+            [zero.next(), zero.next(), zero.next()], [0x99EC_5F36_CB75_F2B4, 0xBF6E_1F78_4956_452A, 0x1A5F_849D_4933_E6E0])
         var r = SeededRandom(seed: 42)
         XCTAssertEqual([r.next(), r.next(), r.next()], [0x1578_0B2E_0C2E_C716, 0x6104_D986_6D11_3A7E, 0xAE17_5332_39E4_99A1])
         var u = SeededRandom(seed: 42)

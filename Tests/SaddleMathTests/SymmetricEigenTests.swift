@@ -39,7 +39,9 @@ final class SymmetricEigenTests: XCTestCase {
         for i in 0..<n {
             for j in 0..<n {
                 var sum = 0.0
-                for k in 0..<n { sum += d.vector(k)[d.vector(k).startIndex + i] * d.values[k] * d.vector(k)[d.vector(k).startIndex + j] }
+                for k in 0..<n {
+                    sum += d.vector(k)[d.vector(k).startIndex + i] * d.values[k] * d.vector(k)[d.vector(k).startIndex + j]
+                }
                 XCTAssertEqual(sum, a[i * n + j], accuracy: 1e-12, "A[\(i),\(j)]")
                 let vi = Array(d.vector(i)), vj = Array(d.vector(j))
                 XCTAssertEqual(Vector.dot(vi, vj), i == j ? 1 : 0, accuracy: 1e-12, "V[\(i)]·V[\(j)]")
@@ -53,8 +55,9 @@ final class SymmetricEigenTests: XCTestCase {
     func testTridiagonalMatchesDense() throws {
         let n = 12
         let dense = try SymmetricEigen.dense(laplacian(n), n: n)
-        let tri = try SymmetricEigen.tridiagonal(diagonal: [Double](repeating: 2, count: n),
-                                                 offDiagonal: [Double](repeating: -1, count: n - 1))
+        let tri = try SymmetricEigen.tridiagonal(
+            diagonal: [Double](repeating: 2, count: n),
+            offDiagonal: [Double](repeating: -1, count: n - 1))
         let expected = laplacianEigenvalues(n)
         for k in 0..<n {
             XCTAssertEqual(tri.values[k], dense.values[k], accuracy: 1e-12)

@@ -13,13 +13,15 @@ final class DatasetBatchTests: XCTestCase {
             let x = Double(i), wiggle = Double(i % 4)
             return x * 0.1 + 1e-9 * wiggle - 1.7
         }
-        return try Dataset(name: "c", inputs: inputs, inputWidth: 5,
-                           targets: .classes((0..<7).map { Int32($0 % 3) }, classCount: 3), provenance: "test")
+        return try Dataset(
+            name: "c", inputs: inputs, inputWidth: 5,
+            targets: .classes((0..<7).map { Int32($0 % 3) }, classCount: 3), provenance: "test")
     }
 
     private func regression() throws -> Dataset {
-        try Dataset(name: "r", inputs: (0..<12).map { 1 / Double($0 + 3) }, inputWidth: 3,
-                    targets: .regression((0..<8).map { Double($0) / 7 }, width: 2), provenance: "test")
+        try Dataset(
+            name: "r", inputs: (0..<12).map { 1 / Double($0 + 3) }, inputWidth: 3,
+            targets: .regression((0..<8).map { Double($0) / 7 }, width: 2), provenance: "test")
     }
 
     /// The reference: row i of the data set converted value by value.

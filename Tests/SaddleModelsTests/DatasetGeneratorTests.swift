@@ -57,7 +57,9 @@ final class DatasetGeneratorTests: XCTestCase {
     /// one normalization); each class's empirical mean within 5 standard errors (5·std/√n_c) of
     /// its true mean in every coordinate.
     func testGaussianMixtureBalanceAndMeans() throws {
-        let g = try generator(#"{"kind": "gaussianMixture", "classes": 3, "dimensions": 4, "samples": 3000, "separation": 5, "std": 0.5, "seed": 7}"#)
+        let g = try generator(
+            #"{"kind": "gaussianMixture", "classes": 3, "dimensions": 4, "samples": 3000, "separation": 5, "std": 0.5, "seed": 7}"#
+        )
         let d = try g.generate()
         guard case .gaussianMixture(let p) = g.kind else { return XCTFail("wrong kind") }
         let labels = classes(d)
@@ -114,7 +116,8 @@ final class DatasetGeneratorTests: XCTestCase {
             }
             argmax.append(out[1] > out[0] ? 1 : 0)
         }
-        let c = try generate(#"{"kind": "teacherStudent", "inputs": 3, "hidden": 5, "outputs": 2, "samples": 50, "seed": 4, "labels": "classes"}"#)
+        let c = try generate(
+            #"{"kind": "teacherStudent", "inputs": 3, "hidden": 5, "outputs": 2, "samples": 50, "seed": 4, "labels": "classes"}"#)
         XCTAssertEqual(c.targets, .classes(argmax, classCount: 2))
         XCTAssertEqual(c.inputs, d.inputs, "labels do not change the inputs drawn")
         XCTAssertTrue(Set(argmax).count == 2, "both classes occur")
@@ -148,13 +151,18 @@ final class DatasetGeneratorTests: XCTestCase {
                 return "\(error)"
             }
         }
-        XCTAssertEqual(message(#"{"kind": "xor", "sample": 3}"#),
-                       "`params.sample` is not a known field; expected one of: centered, kind, labels, name, noise, samples, seed")
+        XCTAssertEqual(
+            message(#"{"kind": "xor", "sample": 3}"#),
+            "`params.sample` is not a known field; expected one of: centered, kind, labels, name, noise, samples, seed")
         XCTAssertEqual(message(#"{"kind": "spirals", "samples": -3}"#), "`params.samples` must be at least 2, got -3")
         XCTAssertEqual(message(#"{"kind": "xor", "samples": -3}"#), "`params.samples` must be a positive integer, got -3")
         XCTAssertTrue(message(#"{"kind": "moons"}"#).hasPrefix("`params.kind` must be one of \"xor\", \"gaussianMixture\""))
-        XCTAssertEqual(message(#"{"kind": "gaussianMixture", "std": "NaN"}"#), "`params.std` must be a finite number, got the string \"NaN\"")
-        XCTAssertEqual(message(#"{"kind": "teacherStudent", "labels": "classes", "outputs": 1}"#), "`params.outputs` must be at least 2, got 1")
+        XCTAssertEqual(
+            message(#"{"kind": "gaussianMixture", "std": "NaN"}"#), "`params.std` must be a finite number, got the string \"NaN\""
+        )
+        XCTAssertEqual(
+            message(#"{"kind": "teacherStudent", "labels": "classes", "outputs": 1}"#),
+            "`params.outputs` must be at least 2, got 1")
         XCTAssertEqual(message(#"{"kind": "xor", "seed": -1}"#), "`params.seed` must be at least 0, got -1")
     }
 

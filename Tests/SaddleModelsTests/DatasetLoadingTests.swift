@@ -38,8 +38,10 @@ final class DatasetLoadingTests: XCTestCase {
         header += "\n"
         var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [version, 0]
         let length = header.utf8.count
-        bytes += version == 1 ? [UInt8(length & 0xFF), UInt8(length >> 8)]
-                              : [UInt8(length & 0xFF), UInt8((length >> 8) & 0xFF), 0, 0]
+        bytes +=
+            version == 1
+            ? [UInt8(length & 0xFF), UInt8(length >> 8)]
+            : [UInt8(length & 0xFF), UInt8((length >> 8) & 0xFF), 0, 0]
         return bytes + Array(header.utf8) + data
     }
 
@@ -58,16 +60,22 @@ final class DatasetLoadingTests: XCTestCase {
     }
 
     /// Asserts that `body` throws a DatasetError of `kind` whose message contains every fragment.
-    private func assertRefuses(_ kind: DatasetError.Kind, _ fragments: [String], file: StaticString = #filePath, line: UInt = #line,
-                               _ body: () throws -> Void) {
+    private func assertRefuses(
+        _ kind: DatasetError.Kind, _ fragments: [String], file: StaticString = #filePath, line: UInt = #line,
+        _ body: () throws -> Void
+    ) {
         do {
             try body()
             XCTFail("expected a \(kind) error", file: file, line: line)
         } catch {
-            guard let error = error as? DatasetError else { return XCTFail("expected DatasetError, got \(error)", file: file, line: line) }
+            guard let error = error as? DatasetError else {
+                return XCTFail("expected DatasetError, got \(error)", file: file, line: line)
+            }
             XCTAssertEqual(error.kind, kind, error.message, file: file, line: line)
             for fragment in fragments {
-                XCTAssertTrue(error.message.contains(fragment), "message \"\(error.message)\" lacks \"\(fragment)\"", file: file, line: line)
+                XCTAssertTrue(
+                    error.message.contains(fragment), "message \"\(error.message)\" lacks \"\(fragment)\"", file: file, line: line
+                )
             }
         }
     }
@@ -85,18 +93,24 @@ final class DatasetLoadingTests: XCTestCase {
             let samples: Int, width: Int, first: [Double], lastRow: [Double], inputSum: Double
             let targetSum: Double, classCounts: [Int]?
         }
-        let linear2 = Expected(samples: 16, width: 1, first: [-0.7901524999630146, -2.0346254818318728, 0.6033017469247647],
-                               lastRow: [-1.7285187058460105], inputSum: -1.2988844883584163, targetSum: -2.310541429976941, classCounts: nil)
-        let deep3 = Expected(samples: 24, width: 2, first: [1.8117203538153117, -0.7290535593099604, -1.085626486216842],
-                             lastRow: [-2.0191241562791005, 0.39333926410180386], inputSum: 4.398489329064416,
-                             targetSum: -2.5470184688415882, classCounts: nil)
+        let linear2 = Expected(
+            samples: 16, width: 1, first: [-0.7901524999630146, -2.0346254818318728, 0.6033017469247647],
+            lastRow: [-1.7285187058460105], inputSum: -1.2988844883584163, targetSum: -2.310541429976941, classCounts: nil)
+        let deep3 = Expected(
+            samples: 24, width: 2, first: [1.8117203538153117, -0.7290535593099604, -1.085626486216842],
+            lastRow: [-2.0191241562791005, 0.39333926410180386], inputSum: 4.398489329064416,
+            targetSum: -2.5470184688415882, classCounts: nil)
         let expected: [String: Expected] = [
             "a1_linear2_origin_saddle": linear2, "b1_linear2_global_min": linear2,
             "a2_deeplinear3_zero": deep3, "b2_deeplinear3_global_min": deep3,
-            "c_logreg_converged": Expected(samples: 200, width: 5, first: [-0.76808429745681, -0.4463553118383933, -0.8744560690443673],
-                lastRow: [-0.5342778262086528, 0.08156157985781501, 0.5035441776631995, 0.7852862645546194, -0.13241355868036528],
+            "c_logreg_converged": Expected(
+                samples: 200, width: 5, first: [-0.76808429745681, -0.4463553118383933, -0.8744560690443673],
+                lastRow: [
+                    -0.5342778262086528, 0.08156157985781501, 0.5035441776631995, 0.7852862645546194, -0.13241355868036528,
+                ],
                 inputSum: -0.5801449426043757, targetSum: 121, classCounts: [79, 121]),
-            "d_xor_mlp_2_16_16_1_tanh_init": Expected(samples: 4, width: 2, first: [0, 0, 0], lastRow: [1, 1], inputSum: 4,
+            "d_xor_mlp_2_16_16_1_tanh_init": Expected(
+                samples: 4, width: 2, first: [0, 0, 0], lastRow: [1, 1], inputSum: 4,
                 targetSum: 2, classCounts: nil),
         ]
         let folders = try Scenarios.names
@@ -105,7 +119,8 @@ final class DatasetLoadingTests: XCTestCase {
         for folder in folders.sorted() {
             guard let e = expected[folder] else { continue }
             let base = scenarios.appendingPathComponent(folder)
-            let d = try Dataset.loadNPY(inputs: base.appendingPathComponent("x.npy").path, targets: base.appendingPathComponent("y.npy").path)
+            let d = try Dataset.loadNPY(
+                inputs: base.appendingPathComponent("x.npy").path, targets: base.appendingPathComponent("y.npy").path)
             XCTAssertEqual(d.name, "\(folder)/x")
             XCTAssertEqual(d.sampleCount, e.samples, folder)
             XCTAssertEqual(d.inputWidth, e.width, folder)
@@ -173,7 +188,9 @@ final class DatasetLoadingTests: XCTestCase {
             _ = try Dataset.loadNPY(inputs: f2, targets: labels)
         }
         let big = try write("big.npy", npy(descr: ">f8", shape: "(3, 2)", data: [UInt8](repeating: 0, count: 48)))
-        assertRefuses(.unsupportedType, ["big.npy", "'>f8' is big-endian"]) { _ = try Dataset.loadNPY(inputs: big, targets: labels) }
+        assertRefuses(.unsupportedType, ["big.npy", "'>f8' is big-endian"]) {
+            _ = try Dataset.loadNPY(inputs: big, targets: labels)
+        }
         let fortran = try write("fortran.npy", npy(descr: "<f8", shape: "(3, 2)", fortran: true, data: f8([1, 2, 3, 4, 5, 6])))
         assertRefuses(.unsupportedType, ["fortran.npy", "Fortran order", "ascontiguousarray"]) {
             _ = try Dataset.loadNPY(inputs: fortran, targets: labels)
@@ -191,13 +208,21 @@ final class DatasetLoadingTests: XCTestCase {
             _ = try Dataset.loadNPY(inputs: path("missing.npy"), targets: labels)
         }
         let text = try write("text.npy", Array("1,2,3\n4,5,6\n".utf8))
-        assertRefuses(.badFormat, ["text.npy", "does not start with \\x93NUMPY"]) { _ = try Dataset.loadNPY(inputs: text, targets: labels) }
+        assertRefuses(.badFormat, ["text.npy", "does not start with \\x93NUMPY"]) {
+            _ = try Dataset.loadNPY(inputs: text, targets: labels)
+        }
         let malformed = try write("malformed.npy", npy(descr: "<f8", shape: "(3, 2", data: f8([1, 2, 3, 4, 5, 6])))
-        assertRefuses(.badFormat, ["malformed.npy", "malformed .npy header"]) { _ = try NPY.read(path: malformed, maxBytes: 1000) }
+        assertRefuses(.badFormat, ["malformed.npy", "malformed .npy header"]) {
+            _ = try NPY.read(path: malformed, maxBytes: 1000)
+        }
         let four = try write("four.npy", npy(descr: "<i8", shape: "(4,)", data: le([Int64(0), 1, 0, 1])))
-        assertRefuses(.shapeMismatch, ["four.npy", "(4,)", "good.npy has 3 rows"]) { _ = try Dataset.loadNPY(inputs: good, targets: four) }
+        assertRefuses(.shapeMismatch, ["four.npy", "(4,)", "good.npy has 3 rows"]) {
+            _ = try Dataset.loadNPY(inputs: good, targets: four)
+        }
         let negative = try write("negative.npy", npy(descr: "<i8", shape: "(3,)", data: le([Int64(0), -1, 0])))
-        assertRefuses(.badLabel, ["negative.npy", "label at row 1 is -1"]) { _ = try Dataset.loadNPY(inputs: good, targets: negative) }
+        assertRefuses(.badLabel, ["negative.npy", "label at row 1 is -1"]) {
+            _ = try Dataset.loadNPY(inputs: good, targets: negative)
+        }
         let none = try write("none.npy", npy(descr: "<f8", shape: "(0, 2)", data: []))
         let noLabels = try write("nolabels.npy", npy(descr: "<i8", shape: "(0,)", data: []))
         assertRefuses(.shapeMismatch, ["has no samples"]) { _ = try Dataset.loadNPY(inputs: none, targets: noLabels) }
@@ -235,7 +260,9 @@ final class DatasetLoadingTests: XCTestCase {
             _ = try Dataset.loadCSV(path: inf, options: CSVOptions(header: false))
         }
         let ragged = try write("ragged.csv", Array("1,2,0\n3,4\n".utf8))
-        assertRefuses(.shapeMismatch, ["ragged.csv", "line 2", "has 2 fields, expected 3"]) { _ = try Dataset.loadCSV(path: ragged) }
+        assertRefuses(.shapeMismatch, ["ragged.csv", "line 2", "has 2 fields, expected 3"]) {
+            _ = try Dataset.loadCSV(path: ragged)
+        }
         let word = try write("word.csv", Array("a,b,y\n1,two,0\n".utf8))
         assertRefuses(.badFormat, ["word.csv", "line 2", "\"two\", not a number"]) { _ = try Dataset.loadCSV(path: word) }
         let empty = try write("empty.csv", Array("a,b,y\n1,,0\n".utf8))
@@ -248,7 +275,9 @@ final class DatasetLoadingTests: XCTestCase {
         assertRefuses(.invalidParameters, ["no column named \"label\"", "a, b, y"]) {
             _ = try Dataset.loadCSV(path: ok, options: CSVOptions(label: .name("label")))
         }
-        assertRefuses(.tooLarge, ["ok.csv", "maxBytes = 5"]) { _ = try Dataset.loadCSV(path: ok, options: CSVOptions(maxBytes: 5)) }
+        assertRefuses(.tooLarge, ["ok.csv", "maxBytes = 5"]) {
+            _ = try Dataset.loadCSV(path: ok, options: CSVOptions(maxBytes: 5))
+        }
         assertRefuses(.fileNotFound, ["nope.csv", "does not exist"]) { _ = try Dataset.loadCSV(path: path("nope.csv")) }
     }
 
@@ -256,7 +285,8 @@ final class DatasetLoadingTests: XCTestCase {
 
     /// A 3-image 2×2 uint8 file (magic 0x00000803) and its label file (0x00000801).
     private func idxFiles() -> (images: [UInt8], labels: [UInt8]) {
-        let images: [UInt8] = [0, 0, 0x08, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2] + [0, 255, 51, 102, 1, 2, 3, 4, 255, 255, 0, 0]
+        let images: [UInt8] =
+            [0, 0, 0x08, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2] + [0, 255, 51, 102, 1, 2, 3, 4, 255, 255, 0, 0]
         let labels: [UInt8] = [0, 0, 0x08, 1, 0, 0, 0, 3, 7, 0, 9]
         return (images, labels)
     }
@@ -268,14 +298,18 @@ final class DatasetLoadingTests: XCTestCase {
         let d = try Dataset.loadIDX(images: rawImages, labels: rawLabels)
         XCTAssertEqual(d.sampleCount, 3)
         XCTAssertEqual(d.inputWidth, 4)
-        XCTAssertEqual(Array(d.inputs.prefix(4)), [0, 1, 0.2, 0.4], "uint8 / 255 (51/255 = 0.2 exactly in decimal, to the double)")
+        XCTAssertEqual(
+            Array(d.inputs.prefix(4)), [0, 1, 0.2, 0.4], "uint8 / 255 (51/255 = 0.2 exactly in decimal, to the double)")
         XCTAssertEqual(d.targets, .classes([7, 0, 9], classCount: 10))
-        let unscaled = try Dataset.loadIDX(images: gzip(images, to: "images.gz"), labels: gzip(labels, to: "labels.gz"),
-                                           scaleToUnitInterval: false)
+        let unscaled = try Dataset.loadIDX(
+            images: gzip(images, to: "images.gz"), labels: gzip(labels, to: "labels.gz"),
+            scaleToUnitInterval: false)
         XCTAssertEqual(unscaled.inputs, [0, 255, 51, 102, 1, 2, 3, 4, 255, 255, 0, 0])
         XCTAssertEqual(unscaled.targets, d.targets)
         // Big-endian float64 and int16 elements.
-        let doubles = try IDX.parse([0, 0, 0x0E, 1, 0, 0, 0, 1] + (0..<8).map { UInt8(truncatingIfNeeded: (1.5).bitPattern >> (56 - 8 * $0)) }, file: "d.idx")
+        let doubles = try IDX.parse(
+            [0, 0, 0x0E, 1, 0, 0, 0, 1] + (0..<8).map { UInt8(truncatingIfNeeded: (1.5).bitPattern >> (56 - 8 * $0)) },
+            file: "d.idx")
         XCTAssertEqual(doubles.values, [1.5])
         let shorts = try IDX.parse([0, 0, 0x0B, 1, 0, 0, 0, 2, 0xFF, 0xFE, 0x01, 0x00], file: "s.idx")
         XCTAssertEqual(shorts.values, [-2, 256])
@@ -291,7 +325,9 @@ final class DatasetLoadingTests: XCTestCase {
         let gz = gzip(images, to: "whole.gz")
         let gzBytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: gz)))
         let cut = try write("cut.gz", Array(gzBytes.prefix(gzBytes.count - 10)))
-        assertRefuses(.truncated, ["cut.gz", "truncated or corrupt gzip"]) { _ = try Dataset.loadIDX(images: cut, labels: labelPath) }
+        assertRefuses(.truncated, ["cut.gz", "truncated or corrupt gzip"]) {
+            _ = try Dataset.loadIDX(images: cut, labels: labelPath)
+        }
         assertRefuses(.tooLarge, ["whole.gz", "once decompressed", "maxBytes = 20"]) {
             _ = try IDX.read(path: gz, maxBytes: 20)
         }
@@ -305,7 +341,9 @@ final class DatasetLoadingTests: XCTestCase {
             _ = try Dataset.loadIDX(images: imagePath, labels: twoLabels)
         }
         let floats = try write("floats.idx", [0, 0, 0x0D, 1, 0, 0, 0, 3] + [UInt8](repeating: 0, count: 12))
-        assertRefuses(.invalidParameters, ["floats.idx", "turn scaling off"]) { _ = try Dataset.loadIDX(images: floats, labels: labelPath) }
+        assertRefuses(.invalidParameters, ["floats.idx", "turn scaling off"]) {
+            _ = try Dataset.loadIDX(images: floats, labels: labelPath)
+        }
     }
 
     // MARK: Batches
@@ -313,8 +351,9 @@ final class DatasetLoadingTests: XCTestCase {
     /// Batches gather rows in the order given, convert to Float (rounding to nearest), and
     /// byteSize counts 8 bytes per input/regression value and 4 per class label.
     func testBatchesAndByteSize() throws {
-        let d = try Dataset(name: "t", inputs: [0, 1, 2, 3, 4, 5, 6, 0.1], inputWidth: 2,
-                            targets: .regression([10, 11, 12, 13], width: 1), provenance: "test")
+        let d = try Dataset(
+            name: "t", inputs: [0, 1, 2, 3, 4, 5, 6, 0.1], inputWidth: 2,
+            targets: .regression([10, 11, 12, 13], width: 1), provenance: "test")
         let b: Batch<Float> = d.batch(indices: [3, 0, 3])
         XCTAssertEqual(b.rows, 3)
         XCTAssertEqual(b.inputs, [6, Float(0.1), 0, 1, 6, Float(0.1)])
@@ -324,17 +363,20 @@ final class DatasetLoadingTests: XCTestCase {
         let r = d.batch(range: 1..<3, as: Double.self)
         XCTAssertEqual(r.inputs, [2, 3, 4, 5])
         XCTAssertEqual(d.byteSize, 8 * 8 + 4 * 8)
-        let c = try Dataset(name: "c", inputs: [1, 2, 3], inputWidth: 1, targets: .classes([2, 0, 1], classCount: 3), provenance: "")
+        let c = try Dataset(
+            name: "c", inputs: [1, 2, 3], inputWidth: 1, targets: .classes([2, 0, 1], classCount: 3), provenance: "")
         let cb = c.batch(range: 0..<3, as: Double.self)
         guard case .classes(let labels) = cb.targets else { return XCTFail("class targets expected") }
         XCTAssertEqual(labels, [2, 0, 1])
         XCTAssertEqual(c.byteSize, 3 * 8 + 3 * 4)
         XCTAssertEqual(c.fullBatch(as: Float.self).rows, 3)
         assertRefuses(.nonFinite, ["input at row 1, column 0 is nan"]) {
-            _ = try Dataset(name: "n", inputs: [1, .nan], inputWidth: 1, targets: .classes([0, 0], classCount: 1), provenance: "")
+            _ = try Dataset(
+                name: "n", inputs: [1, .nan], inputWidth: 1, targets: .classes([0, 0], classCount: 1), provenance: "")
         }
         assertRefuses(.shapeMismatch, ["2 samples need 2 class labels, got 3"]) {
-            _ = try Dataset(name: "m", inputs: [1, 2], inputWidth: 1, targets: .classes([0, 0, 0], classCount: 1), provenance: "")
+            _ = try Dataset(
+                name: "m", inputs: [1, 2], inputWidth: 1, targets: .classes([0, 0, 0], classCount: 1), provenance: "")
         }
     }
 }

@@ -33,20 +33,24 @@ final class GradientTests: XCTestCase {
     }
 
     func testLayerNormResidualAndStandaloneActivation() {
-        let spec = Fixture.spec(input: 3, [
-            Fixture.dense(6, .tanh),
-            .residual([Fixture.dense(5, .gelu), .layerNorm(eps: 1e-5), Fixture.dense(6, bias: false)]),
-            .layerNorm(eps: 1e-5),
-            .activation(.sigmoid),
-            Fixture.dense(3),
-        ], loss: .softmaxCrossEntropy)
+        let spec = Fixture.spec(
+            input: 3,
+            [
+                Fixture.dense(6, .tanh),
+                .residual([Fixture.dense(5, .gelu), .layerNorm(eps: 1e-5), Fixture.dense(6, bias: false)]),
+                .layerNorm(eps: 1e-5),
+                .activation(.sigmoid),
+                Fixture.dense(3),
+            ], loss: .softmaxCrossEntropy)
         check(spec, rows: 6)
     }
 
     func testLayerNormAtInputAndResidualAtInput() {
-        let spec = Fixture.spec(input: 4, [
-            .residual([Fixture.dense(4, .softplus)]), .layerNorm(eps: 1e-3), Fixture.dense(2, .sigmoid),
-        ], loss: .binaryCrossEntropy)
+        let spec = Fixture.spec(
+            input: 4,
+            [
+                .residual([Fixture.dense(4, .softplus)]), .layerNorm(eps: 1e-3), Fixture.dense(2, .sigmoid),
+            ], loss: .binaryCrossEntropy)
         check(spec)
     }
 

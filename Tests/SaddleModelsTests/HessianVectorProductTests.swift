@@ -9,15 +9,22 @@ final class HessianVectorProductTests: XCTestCase {
     static let smoothSpecs: [ModelSpec] = [
         Fixture.spec(input: 3, [Fixture.dense(5, .tanh), Fixture.dense(4, .sigmoid), Fixture.dense(2)], loss: .mse),
         Fixture.spec(input: 3, [Fixture.dense(5, .gelu), Fixture.dense(3, .softplus)], loss: .softmaxCrossEntropy),
-        Fixture.spec(input: 2, [Fixture.dense(4, .leakyRelu(negativeSlope: 0.2)), Fixture.dense(3, .relu),
-                                Fixture.dense(2)], loss: .binaryCrossEntropy),
-        Fixture.spec(input: 3, [
-            Fixture.dense(4, .tanh),
-            .residual([Fixture.dense(3, .tanh), .layerNorm(eps: 1e-5), Fixture.dense(4)]),
-            .layerNorm(eps: 1e-5), .activation(.gelu), Fixture.dense(3),
-        ], loss: .softmaxCrossEntropy),
-        Fixture.spec(input: 3, [.layerNorm(eps: 1e-2), .residual([Fixture.dense(3, .sigmoid)]), Fixture.dense(2)],
-                     loss: .mse),
+        Fixture.spec(
+            input: 2,
+            [
+                Fixture.dense(4, .leakyRelu(negativeSlope: 0.2)), Fixture.dense(3, .relu),
+                Fixture.dense(2),
+            ], loss: .binaryCrossEntropy),
+        Fixture.spec(
+            input: 3,
+            [
+                Fixture.dense(4, .tanh),
+                .residual([Fixture.dense(3, .tanh), .layerNorm(eps: 1e-5), Fixture.dense(4)]),
+                .layerNorm(eps: 1e-5), .activation(.gelu), Fixture.dense(3),
+            ], loss: .softmaxCrossEntropy),
+        Fixture.spec(
+            input: 3, [.layerNorm(eps: 1e-2), .residual([Fixture.dense(3, .sigmoid)]), Fixture.dense(2)],
+            loss: .mse),
     ]
 
     func testHVPMatchesFiniteDifferencesOfGradient() {
@@ -104,13 +111,14 @@ final class HessianVectorProductTests: XCTestCase {
             let model = Model(spec: spec)
             let ed = model.makeEvaluator(Double.self), ef = model.makeEvaluator(Float.self)
             let bd = Fixture.batch(for: model, rows: 8)
-            let bf = Batch<Float>(inputs: bd.inputs.map { Float($0) }, rows: bd.rows, inputWidth: bd.inputWidth,
-                                  targets: {
-                                      switch bd.targets {
-                                      case .dense(let y, let w): .dense(y.map { Float($0) }, width: w)
-                                      case .classes(let c): .classes(c)
-                                      }
-                                  }())
+            let bf = Batch<Float>(
+                inputs: bd.inputs.map { Float($0) }, rows: bd.rows, inputWidth: bd.inputWidth,
+                targets: {
+                    switch bd.targets {
+                    case .dense(let y, let w): .dense(y.map { Float($0) }, width: w)
+                    case .classes(let c): .classes(c)
+                    }
+                }())
             let pd = model.parameters, pf = model.parameters(as: Float.self)
             let v = Fixture.randomVector(model.parameterCount, seed: 4)
             var gd: [Double] = [], gf: [Float] = [], hd: [Double] = [], hf: [Float] = []

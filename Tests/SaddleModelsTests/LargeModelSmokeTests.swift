@@ -6,8 +6,9 @@ import XCTest
 /// Asserts values only, never timings.
 final class LargeModelSmokeTests: XCTestCase {
     func testBenchmarkMLPFloatMatchesDouble() throws {
-        let spec = Fixture.spec(input: 784, [Fixture.dense(256, .relu), Fixture.dense(256, .relu), Fixture.dense(10)],
-                                loss: .softmaxCrossEntropy, seed: 1)
+        let spec = Fixture.spec(
+            input: 784, [Fixture.dense(256, .relu), Fixture.dense(256, .relu), Fixture.dense(10)],
+            loss: .softmaxCrossEntropy, seed: 1)
         let model = Model(spec: spec)
         XCTAssertEqual(model.parameterCount, 784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10)
         let bd = Fixture.batch(for: model, rows: 128)

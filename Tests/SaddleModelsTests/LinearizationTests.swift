@@ -9,11 +9,13 @@ import XCTest
 final class LinearizationTests: XCTestCase {
     /// A model with every kind of node (dense, activations with and without a second derivative,
     /// layernorm, a residual block), so every R-pass reads kept values.
-    static let spec = Fixture.spec(input: 3, [
-        Fixture.dense(5, .tanh),
-        .residual([Fixture.dense(5, .relu), .layerNorm(eps: 1e-5), Fixture.dense(5, .gelu)]),
-        .layerNorm(eps: 1e-5), Fixture.dense(4, .sigmoid), Fixture.dense(3),
-    ], loss: .softmaxCrossEntropy)
+    static let spec = Fixture.spec(
+        input: 3,
+        [
+            Fixture.dense(5, .tanh),
+            .residual([Fixture.dense(5, .relu), .layerNorm(eps: 1e-5), Fixture.dense(5, .gelu)]),
+            .layerNorm(eps: 1e-5), Fixture.dense(4, .sigmoid), Fixture.dense(3),
+        ], loss: .softmaxCrossEntropy)
 
     func testProductsAtLinearizationEqualFreshProducts() throws {
         let model = Model(spec: Self.spec)
@@ -47,17 +49,19 @@ final class LinearizationTests: XCTestCase {
         let b = Fixture.batch(for: model, rows: 3)
         let point = try model.makeEvaluator(Double.self).linearize(parameters: model.parameters, batch: b)
         var out: [Double] = []
-        XCTAssertThrowsError(try model.makeEvaluator(Double.self).hessianVectorProduct(
-            at: point, vector: Fixture.randomVector(model.parameterCount, seed: 1), into: &out))
+        XCTAssertThrowsError(
+            try model.makeEvaluator(Double.self).hessianVectorProduct(
+                at: point, vector: Fixture.randomVector(model.parameterCount, seed: 1), into: &out))
     }
 
     /// A data set of `count` samples for the test model, 3 classes.
     static func dataset(_ model: Model, count: Int) throws -> Dataset {
         var rng = SeededRandom(seed: 21)
-        return try Dataset(name: "lin", inputs: (0..<(count * model.inputWidth)).map { _ in rng.gaussian() },
-                           inputWidth: model.inputWidth,
-                           targets: .classes((0..<count).map { _ in Int32(rng.next() % 3) }, classCount: 3),
-                           provenance: "test")
+        return try Dataset(
+            name: "lin", inputs: (0..<(count * model.inputWidth)).map { _ in rng.gaussian() },
+            inputWidth: model.inputWidth,
+            targets: .classes((0..<count).map { _ in Int32(rng.next() % 3) }, classCount: 3),
+            provenance: "test")
     }
 
     /// The objective's cached products equal those of a fresh objective (no cache) at every point,
@@ -82,8 +86,10 @@ final class LinearizationTests: XCTestCase {
             let got = try cached.hessianVectorProduct(p, v)
             XCTAssertGreaterThan(Fixture.relativeError(first, expected), 1e-4, "the point really moved")
             XCTAssertLessThan(Fixture.relativeError(got, expected), 1e-12, "step \(step)")
-            XCTAssertLessThan(Fixture.relativeError(try cached.gaussNewtonVectorProduct(p, v),
-                                                    try fresh.gaussNewtonVectorProduct(p, v)), 1e-12)
+            XCTAssertLessThan(
+                Fixture.relativeError(
+                    try cached.gaussNewtonVectorProduct(p, v),
+                    try fresh.gaussNewtonVectorProduct(p, v)), 1e-12)
         }
     }
 
@@ -95,8 +101,9 @@ final class LinearizationTests: XCTestCase {
         let v = Fixture.randomVector(model.parameterCount, seed: 9)
         let perChunk = model.makeEvaluator(Double.self).linearizationBytes(rows: 4)
         let none = try Objective(model: model, dataset: data, precision: .double, chunkSize: 4, linearizationBudget: 0)
-        let one = try Objective(model: model, dataset: data, precision: .double, chunkSize: 4,
-                                linearizationBudget: perChunk + perChunk / 2)
+        let one = try Objective(
+            model: model, dataset: data, precision: .double, chunkSize: 4,
+            linearizationBudget: perChunk + perChunk / 2)
         let all = try Objective(model: model, dataset: data, precision: .double, chunkSize: 4)
         let reference = try none.hessianVectorProduct(model.parameters, v)
         XCTAssertEqual(none.linearizedChunkCount, 0)
@@ -138,8 +145,10 @@ final class LinearizationTests: XCTestCase {
         let v = Fixture.randomVector(model.parameterCount, seed: 2)
         XCTAssertTrue(try o.hessianVectorProduct(p, v).contains { $0.isNaN })
         p[0] = model.parameters[0]
-        XCTAssertLessThan(Fixture.relativeError(try o.hessianVectorProduct(p, v),
-                                                try o.hessianVectorProduct(model.parameters, v)), 1e-12)
+        XCTAssertLessThan(
+            Fixture.relativeError(
+                try o.hessianVectorProduct(p, v),
+                try o.hessianVectorProduct(model.parameters, v)), 1e-12)
         XCTAssertFalse(try o.hessianVectorProduct(p, v).contains { $0.isNaN })
     }
 }

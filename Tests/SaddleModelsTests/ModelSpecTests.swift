@@ -17,7 +17,8 @@ final class ModelSpecTests: XCTestCase {
     }
 
     func testParsesTheDocumentedExampleAndRoundTrips() throws {
-        let spec = try parse("""
+        let spec = try parse(
+            """
             {"input": 2, "layers": [
               {"kind":"dense","units":16,"bias":true,"activation":"tanh","init":{"kind":"xavier"}},
               {"kind":"residual","layers":[{"kind":"dense","units":16,"activation":"relu"}]},
@@ -38,28 +39,42 @@ final class ModelSpecTests: XCTestCase {
     }
 
     func testErrorsNameThePathAndTheChoices() {
-        XCTAssertEqual(parseError(#"{"input":2,"layers":[{"kind":"dense","units":4},{"kind":"dense","units":4},{"kind":"dense","units":-3}],"loss":"mse"}"#),
-                       "`params.layers[2].units` must be a positive integer, got -3")
-        XCTAssertEqual(parseError(#"{"input":2,"layers":[{"kind":"conv"}],"loss":"mse"}"#),
-                       #"`params.layers[0].kind` must be one of "dense", "residual", "layernorm", "activation", got "conv""#)
-        XCTAssertEqual(parseError(#"{"input":2,"layers":[{"kind":"dense","units":1,"activation":"swish"}],"loss":"mse"}"#),
-                       #"`params.layers[0].activation` must be one of "identity", "relu", "leakyRelu", "tanh", "sigmoid", "gelu", "softplus", got "swish""#)
-        XCTAssertEqual(parseError(#"{"input":2,"layers":[{"kind":"dense","units":1}],"loss":"hinge"}"#),
-                       #"`params.loss` must be one of "mse", "softmaxCrossEntropy", "binaryCrossEntropy", got "hinge""#)
-        XCTAssertEqual(parseError(#"{"input":2,"layers":[{"kind":"residual","layers":[{"kind":"dense","units":3}]}],"loss":"mse"}"#),
-                       "`params.layers[0].layers` must end with width 2 (the residual block's input width), got 3")
-        XCTAssertEqual(parseError(#"{"input":2,"layers":[{"kind":"dense","units":1,"init":{"kind":"he"}}],"loss":"mse"}"#),
-                       #"`params.layers[0].init.kind` must be one of "default", "zeros", "constant", "normal", "uniform", "xavier", "kaiming", "orthogonal", got "he""#)
-        XCTAssertEqual(parseError(#"{"input":2,"layers":[],"loss":"mse"}"#),
-                       "`params.layers` must have at least 1 element(s), got 0")
-        XCTAssertEqual(parseError(#"{"input":2,"layers":[{"kind":"dense","units":1,"negativeSlope":0.1}],"loss":"mse"}"#),
-                       #"`params.layers[0].negativeSlope` is only allowed with "activation": "leakyRelu""#)
-        XCTAssertEqual(parseError(#"{"input":2,"layers":[{"kind":"dense","unit":1}],"loss":"mse"}"#),
-                       "`params.layers[0].unit` is not a known field; expected one of: activation, bias, init, kind, negativeSlope, units")
+        XCTAssertEqual(
+            parseError(
+                #"{"input":2,"layers":[{"kind":"dense","units":4},{"kind":"dense","units":4},{"kind":"dense","units":-3}],"loss":"mse"}"#
+            ),
+            "`params.layers[2].units` must be a positive integer, got -3")
+        XCTAssertEqual(
+            parseError(#"{"input":2,"layers":[{"kind":"conv"}],"loss":"mse"}"#),
+            #"`params.layers[0].kind` must be one of "dense", "residual", "layernorm", "activation", got "conv""#)
+        XCTAssertEqual(
+            parseError(#"{"input":2,"layers":[{"kind":"dense","units":1,"activation":"swish"}],"loss":"mse"}"#),
+            #"`params.layers[0].activation` must be one of "identity", "relu", "leakyRelu", "tanh", "sigmoid", "gelu", "softplus", got "swish""#
+        )
+        XCTAssertEqual(
+            parseError(#"{"input":2,"layers":[{"kind":"dense","units":1}],"loss":"hinge"}"#),
+            #"`params.loss` must be one of "mse", "softmaxCrossEntropy", "binaryCrossEntropy", got "hinge""#)
+        XCTAssertEqual(
+            parseError(#"{"input":2,"layers":[{"kind":"residual","layers":[{"kind":"dense","units":3}]}],"loss":"mse"}"#),
+            "`params.layers[0].layers` must end with width 2 (the residual block's input width), got 3")
+        XCTAssertEqual(
+            parseError(#"{"input":2,"layers":[{"kind":"dense","units":1,"init":{"kind":"he"}}],"loss":"mse"}"#),
+            #"`params.layers[0].init.kind` must be one of "default", "zeros", "constant", "normal", "uniform", "xavier", "kaiming", "orthogonal", got "he""#
+        )
+        XCTAssertEqual(
+            parseError(#"{"input":2,"layers":[],"loss":"mse"}"#),
+            "`params.layers` must have at least 1 element(s), got 0")
+        XCTAssertEqual(
+            parseError(#"{"input":2,"layers":[{"kind":"dense","units":1,"negativeSlope":0.1}],"loss":"mse"}"#),
+            #"`params.layers[0].negativeSlope` is only allowed with "activation": "leakyRelu""#)
+        XCTAssertEqual(
+            parseError(#"{"input":2,"layers":[{"kind":"dense","unit":1}],"loss":"mse"}"#),
+            "`params.layers[0].unit` is not a known field; expected one of: activation, bias, init, kind, negativeSlope, units")
     }
 
     func testBlockNamesResidualAndLayerNormConvention() throws {
-        let spec = try parse("""
+        let spec = try parse(
+            """
             {"input": 3, "layers": [
               {"kind":"dense","units":4,"activation":"relu"},
               {"kind":"residual","layers":[{"kind":"dense","units":5,"activation":"tanh"},{"kind":"dense","units":4,"bias":false}]},
@@ -68,8 +83,12 @@ final class ModelSpecTests: XCTestCase {
             ], "loss": "mse"}
             """)
         let model = Model(spec: spec)
-        XCTAssertEqual(model.blocks.map(\.name), ["0.weight", "0.bias", "2.layers.0.weight", "2.layers.0.bias",
-                                                  "2.layers.2.weight", "3.weight", "3.bias", "4.weight", "4.bias"])
+        XCTAssertEqual(
+            model.blocks.map(\.name),
+            [
+                "0.weight", "0.bias", "2.layers.0.weight", "2.layers.0.bias",
+                "2.layers.2.weight", "3.weight", "3.bias", "4.weight", "4.bias",
+            ])
         XCTAssertEqual(model.blocks.map(\.shape), [[4, 3], [4], [5, 4], [5], [4, 5], [4], [4], [2, 4], [2]])
         XCTAssertEqual(model.blocks.map(\.layer), [0, 0, 1, 1, 1, 2, 2, 3, 3])
         XCTAssertEqual(model.parameterCount, 12 + 4 + 20 + 5 + 20 + 4 + 4 + 8 + 2)
@@ -82,8 +101,10 @@ final class ModelSpecTests: XCTestCase {
     /// Initialization is deterministic for a seed and follows each initializer's bounds.
     func testInitializers() throws {
         func model(_ initializer: Initializer, units: Int = 64, input: Int = 100, seed: UInt64 = 3) -> Model {
-            Model(spec: Fixture.spec(input: input, [.dense(DenseSpec(units: units, initializer: initializer))],
-                                     loss: .mse, seed: seed))
+            Model(
+                spec: Fixture.spec(
+                    input: input, [.dense(DenseSpec(units: units, initializer: initializer))],
+                    loss: .mse, seed: seed))
         }
         XCTAssertEqual(model(.default).parameters, model(.default).parameters)
         XCTAssertNotEqual(model(.default).parameters, model(.default, seed: 4).parameters)

@@ -32,8 +32,9 @@ final class ScenarioTests: XCTestCase {
             let hvRef = try s.array("hvp_hv.npy").doubles
             var hv: [Double] = []
             try e.hessianVectorProduct(parameters: s.model.parameters, batch: s.batch, vector: v, into: &hv)
-            XCTAssertLessThanOrEqual(Fixture.norm(zip(hv, hvRef).map { $0 - $1 }), max(1e-9 * Fixture.norm(hvRef), 1e-12),
-                                     s.name)
+            XCTAssertLessThanOrEqual(
+                Fixture.norm(zip(hv, hvRef).map { $0 - $1 }), max(1e-9 * Fixture.norm(hvRef), 1e-12),
+                s.name)
         }
     }
 
@@ -77,8 +78,9 @@ final class ScenarioTests: XCTestCase {
         for s in try scenarios() {
             let order = try XCTUnwrap(s.modelDescription["param_order"]?.arrayValue)
             XCTAssertEqual(s.model.blocks.map(\.name), order.compactMap { $0["name"]?.stringValue }, s.name)
-            XCTAssertEqual(s.model.blocks.map(\.shape),
-                           order.map { ($0["shape"]?.arrayValue ?? []).compactMap { $0.int64Value.map { Int($0) } } }, s.name)
+            XCTAssertEqual(
+                s.model.blocks.map(\.shape),
+                order.map { ($0["shape"]?.arrayValue ?? []).compactMap { $0.int64Value.map { Int($0) } } }, s.name)
         }
     }
 }

@@ -4,8 +4,13 @@ import XCTest
 /// Per-block gradient norms and unit statistics against hand-built cases.
 final class StatisticsTests: XCTestCase {
     func testBlockNormsMatchTheGradient() throws {
-        let model = Model(spec: Fixture.spec(input: 3, [Fixture.dense(4, .relu), Fixture.dense(4, .tanh),
-                                                        Fixture.dense(2, .sigmoid), Fixture.dense(2)], loss: .mse))
+        let model = Model(
+            spec: Fixture.spec(
+                input: 3,
+                [
+                    Fixture.dense(4, .relu), Fixture.dense(4, .tanh),
+                    Fixture.dense(2, .sigmoid), Fixture.dense(2),
+                ], loss: .mse))
         let e = model.makeEvaluator(Double.self)
         let b = Fixture.batch(for: model, rows: 6)
         let stats = try e.statistics(parameters: model.parameters, batch: b)
@@ -28,9 +33,11 @@ final class StatisticsTests: XCTestCase {
         let spec = Fixture.spec(input: 1, [Fixture.dense(4, .relu), Fixture.dense(2, .tanh)], loss: .mse)
         // Layer 0: W = [1, −1, 2, −3], b = [0, −1, 0, −1]: units 1 and 3 dead for x ≥ 0.
         // Layer 1: rows chosen so unit 0 gets 10·x-ish values (saturated) and unit 1 stays at 0.1.
-        let p: [Double] = [1, -1, 2, -3, 0, -1, 0, -1,
-                           10, 0, 0, 0, 0, 0, 0, 0,
-                           0, 0.1]
+        let p: [Double] = [
+            1, -1, 2, -3, 0, -1, 0, -1,
+            10, 0, 0, 0, 0, 0, 0, 0,
+            0, 0.1,
+        ]
         let model = try Model(spec: spec, parameters: p)
         let b = Batch<Double>(inputs: [1, 2, 3], rows: 3, inputWidth: 1, targets: .dense([0, 0, 0, 0, 0, 0], width: 2))
         let stats = try model.makeEvaluator(Double.self).statistics(parameters: p, batch: b)

@@ -69,9 +69,10 @@ enum Fixture {
     }
 
     /// Central differences of the gradient along v.
-    static func finiteDifferenceHVP(_ e: Evaluator<Double>, _ p: [Double], _ b: Batch<Double>, _ v: [Double],
-                                    h: Double = 1e-5) -> [Double]
-    {
+    static func finiteDifferenceHVP(
+        _ e: Evaluator<Double>, _ p: [Double], _ b: Batch<Double>, _ v: [Double],
+        h: Double = 1e-5
+    ) -> [Double] {
         let up = gradient(e, zip(p, v).map { $0 + h * $1 }, b)
         let down = gradient(e, zip(p, v).map { $0 - h * $1 }, b)
         return zip(up, down).map { ($0 - $1) / (2 * h) }

@@ -3,7 +3,7 @@ import SaddleRPC
 import XCTest
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The socket client's output: order, the backlog limit, and closing exactly once.

@@ -20,8 +20,9 @@ final class ConnectionTests: XCTestCase {
         h.request(1, "initialize", ["processId": .null, "capabilities": [:]])
         let result = h.next()?["result"]
         XCTAssertEqual(result?["serverInfo"]?["name"], "test")
-        XCTAssertEqual(result?["capabilities"]?["methods"],
-                       ["get_data", "initialize", "shutdown", "subtract", "sum", "test/sleep"])
+        XCTAssertEqual(
+            result?["capabilities"]?["methods"],
+            ["get_data", "initialize", "shutdown", "subtract", "sum", "test/sleep"])
         h.request(2, "initialize", [:])
         XCTAssertEqual(errorCode(h.next()), -32600, "initialize may be sent once")
     }
@@ -105,7 +106,9 @@ final class ConnectionTests: XCTestCase {
     func testOversizedFrameGetsAnErrorAndTheConnectionStaysUsable() {
         let h = Harness(maxFrameBytes: 90)
         h.initialize()
-        h.sendText(#"{"jsonrpc":"2.0","id":1,"method":"sum","params":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25]}"#)
+        h.sendText(
+            #"{"jsonrpc":"2.0","id":1,"method":"sum","params":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25]}"#
+        )
         let answer = h.next()
         XCTAssertEqual(errorCode(answer), -32600)
         XCTAssertTrue(answer?["error"]?["message"]?.stringValue?.contains("--max-frame-size") ?? false)
@@ -132,8 +135,10 @@ final class ConnectionTests: XCTestCase {
     func testMessagesThatAreNotRequests() {
         let h = Harness()
         h.initialize()
-        for text in ["42", #""x""#, #"{"jsonrpc":"1.0","id":1,"method":"sum"}"#, #"{"jsonrpc":"2.0","id":{"a":1},"method":"sum"}"#,
-                     #"{"jsonrpc":"2.0","id":1,"method":"sum","params":5}"#] {
+        for text in [
+            "42", #""x""#, #"{"jsonrpc":"1.0","id":1,"method":"sum"}"#, #"{"jsonrpc":"2.0","id":{"a":1},"method":"sum"}"#,
+            #"{"jsonrpc":"2.0","id":1,"method":"sum","params":5}"#,
+        ] {
             h.sendText(text)
             XCTAssertEqual(errorCode(h.next()), -32600, text)
         }
@@ -150,7 +155,8 @@ final class ConnectionTests: XCTestCase {
             return .null
         }
         let sink = MemorySink()
-        let connection = Connection(configuration: .init(serverName: "t", serverVersion: "1"), methods: table, sink: sink) { _ in }
+        let connection = Connection(configuration: .init(serverName: "t", serverVersion: "1"), methods: table, sink: sink) { _ in
+        }
         for message: JSON in [
             ["jsonrpc": "2.0", "id": 1, "method": "initialize", "params": [:]],
             ["jsonrpc": "2.0", "id": 2, "method": "get_data", "params": ["workDoneToken": "tok"]],

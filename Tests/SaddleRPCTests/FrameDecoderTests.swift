@@ -11,7 +11,9 @@ final class FrameDecoderTests: XCTestCase {
 
     private let bodies = [#"{"jsonrpc":"2.0","id":1,"method":"a"}"#, #"{"x":"é"}"#, "[]"]
     private var stream: [UInt8] {
-        var s: [UInt8] = Array("Content-Length: \(bodies[0].utf8.count)\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n\(bodies[0])".utf8)
+        var s: [UInt8] = Array(
+            "Content-Length: \(bodies[0].utf8.count)\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n\(bodies[0])"
+                .utf8)
         s += Array("content-length: \(bodies[1].utf8.count)\r\nX-Unknown: yes\r\n\r\n\(bodies[1])".utf8)
         s += FrameEncoder.encode(Array(bodies[2].utf8))
         return s

@@ -12,14 +12,18 @@ final class SpecificationExampleTests: XCTestCase {
     }
 
     func testPositionalAndNamedParameters() {
-        XCTAssertEqual(exchange(#"{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}"#),
-                       [["jsonrpc": "2.0", "result": 19, "id": 1]])
-        XCTAssertEqual(exchange(#"{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}"#),
-                       [["jsonrpc": "2.0", "result": -19, "id": 2]])
-        XCTAssertEqual(exchange(#"{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}"#),
-                       [["jsonrpc": "2.0", "result": 19, "id": 3]])
-        XCTAssertEqual(exchange(#"{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}"#),
-                       [["jsonrpc": "2.0", "result": 19, "id": 4]])
+        XCTAssertEqual(
+            exchange(#"{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}"#),
+            [["jsonrpc": "2.0", "result": 19, "id": 1]])
+        XCTAssertEqual(
+            exchange(#"{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}"#),
+            [["jsonrpc": "2.0", "result": -19, "id": 2]])
+        XCTAssertEqual(
+            exchange(#"{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}"#),
+            [["jsonrpc": "2.0", "result": 19, "id": 3]])
+        XCTAssertEqual(
+            exchange(#"{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}"#),
+            [["jsonrpc": "2.0", "result": 19, "id": 4]])
     }
 
     func testNotificationsGetNoAnswer() {
@@ -72,7 +76,8 @@ final class SpecificationExampleTests: XCTestCase {
     }
 
     func testRPCCallBatch() {
-        let answer = exchange(#"""
+        let answer = exchange(
+            #"""
             [
                 {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
                 {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
@@ -93,6 +98,9 @@ final class SpecificationExampleTests: XCTestCase {
     }
 
     func testBatchOfNotificationsGetsNoAnswer() {
-        XCTAssertEqual(exchange(#"[{"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},{"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}]"#), [])
+        XCTAssertEqual(
+            exchange(
+                #"[{"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},{"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}]"#
+            ), [])
     }
 }

@@ -31,18 +31,21 @@ final class StagedExecutionTests: XCTestCase {
 
     private func connection(_ log: Log, sink: MemorySink) -> Connection {
         var table = MethodTable()
-        table.register(Mark.self, start: { p, _ in
-            if p.tag == "refuse" { throw RPCError.invalidParams("refused at the start") }
-            log.add("start \(p.tag)")
-            return p
-        }, finish: { p, context in
-            while p.hold && !log.open.load(ordering: .acquiring) {
-                try context.checkCancelled()
-                Thread.sleep(forTimeInterval: 0.001)
-            }
-            log.add("finish \(p.tag)")
-            return .string(p.tag)
-        })
+        table.register(
+            Mark.self,
+            start: { p, _ in
+                if p.tag == "refuse" { throw RPCError.invalidParams("refused at the start") }
+                log.add("start \(p.tag)")
+                return p
+            },
+            finish: { p, context in
+                while p.hold && !log.open.load(ordering: .acquiring) {
+                    try context.checkCancelled()
+                    Thread.sleep(forTimeInterval: 0.001)
+                }
+                log.add("finish \(p.tag)")
+                return .string(p.tag)
+            })
         table.register(GetData.self) { _, _ in
             log.add("inline")
             return .null
@@ -63,7 +66,9 @@ final class StagedExecutionTests: XCTestCase {
         while out.count < count && Date() < deadline {
             sink.take().withUnsafeBytes {
                 decoder.feed($0) { event in
-                    guard case .frame(let body) = event, let m = try? JSON.parse(body), let id = m["id"]?.int64Value else { return }
+                    guard case .frame(let body) = event, let m = try? JSON.parse(body), let id = m["id"]?.int64Value else {
+                        return
+                    }
                     out[id] = m
                 }
             }
@@ -82,8 +87,12 @@ final class StagedExecutionTests: XCTestCase {
         send(c, [["jsonrpc": "2.0", "id": 0, "method": "initialize", "params": [:]]])
         // A held staged request, an inline one, another staged one: both starts have run, in order, by the time
         // `receive` returns, and the inline request is answered although the first finish still waits.
-        send(c, [request(1, "test/mark", ["tag": "a", "hold": true]), request(2, "get_data", [:]),
-                 request(3, "test/mark", ["tag": "b"])])
+        send(
+            c,
+            [
+                request(1, "test/mark", ["tag": "a", "hold": true]), request(2, "get_data", [:]),
+                request(3, "test/mark", ["tag": "b"]),
+            ])
         XCTAssertEqual(Array(log.all.prefix(3)), ["start a", "inline", "start b"])
         let early = answers(sink, count: 3)
         XCTAssertNotNil(early[2]?["result"], "the inline request is answered while a finish waits")
@@ -101,7 +110,12 @@ final class StagedExecutionTests: XCTestCase {
         let c = connection(log, sink: sink)
         send(c, [["jsonrpc": "2.0", "id": 0, "method": "initialize", "params": [:]]])
         for round in 0..<50 {
-            send(c, [request(Int64(10 + 2 * round), "test/mark", ["tag": .string("s\(round)")]), request(Int64(11 + 2 * round), "get_data", [:])])
+            send(
+                c,
+                [
+                    request(Int64(10 + 2 * round), "test/mark", ["tag": .string("s\(round)")]),
+                    request(Int64(11 + 2 * round), "get_data", [:]),
+                ])
         }
         let starts = log.all.filter { $0.hasPrefix("start") || $0 == "inline" }
         XCTAssertEqual(starts, (0..<50).flatMap { ["start s\($0)", "inline"] })
@@ -111,8 +125,12 @@ final class StagedExecutionTests: XCTestCase {
     func testAStartThatThrowsIsTheAnswerAndNothingIsLeftInFlight() {
         let log = Log(), sink = MemorySink()
         let c = connection(log, sink: sink)
-        send(c, [["jsonrpc": "2.0", "id": 0, "method": "initialize", "params": [:]],
-                 request(1, "test/mark", ["tag": "refuse"]), request(2, "test/mark", ["tag": 5])])
+        send(
+            c,
+            [
+                ["jsonrpc": "2.0", "id": 0, "method": "initialize", "params": [:]],
+                request(1, "test/mark", ["tag": "refuse"]), request(2, "test/mark", ["tag": 5]),
+            ])
         let out = answers(sink, count: 3)
         XCTAssertEqual(errorCode(out[1]), -32602)
         XCTAssertEqual(out[1]?["error"]?["message"], "refused at the start")
@@ -125,8 +143,12 @@ final class StagedExecutionTests: XCTestCase {
     func testAWaitingFinishIsCancellable() {
         let log = Log(), sink = MemorySink()
         let c = connection(log, sink: sink)
-        send(c, [["jsonrpc": "2.0", "id": 0, "method": "initialize", "params": [:]],
-                 request(1, "test/mark", ["tag": "held", "hold": true])])
+        send(
+            c,
+            [
+                ["jsonrpc": "2.0", "id": 0, "method": "initialize", "params": [:]],
+                request(1, "test/mark", ["tag": "held", "hold": true]),
+            ])
         _ = answers(sink, count: 1)
         send(c, [["jsonrpc": "2.0", "method": "$/cancelRequest", "params": ["id": 1]]])
         XCTAssertEqual(errorCode(answers(sink, count: 1)[1]), -32800)

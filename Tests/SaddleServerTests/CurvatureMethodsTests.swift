@@ -10,10 +10,16 @@ import SaddleTestSupport
 final class CurvatureMethodsTests: XCTestCase {
     /// Loads `scenario` with model/load and dataset/load the way a client would; returns the model and data-set ids.
     private func load(_ scenario: Scenario, into h: ServerHarness) throws -> (model: String, dataset: String) {
-        let model = try h.call("model/load", ["spec": scenario.spec.json,
-                                              "weights": .string(scenario.folder.appendingPathComponent("weights.safetensors").path)])
-        var params: [String: JSON] = ["format": "npy", "inputs": .string(scenario.folder.appendingPathComponent("x.npy").path),
-                                      "targets": .string(scenario.folder.appendingPathComponent("y.npy").path)]
+        let model = try h.call(
+            "model/load",
+            [
+                "spec": scenario.spec.json,
+                "weights": .string(scenario.folder.appendingPathComponent("weights.safetensors").path),
+            ])
+        var params: [String: JSON] = [
+            "format": "npy", "inputs": .string(scenario.folder.appendingPathComponent("x.npy").path),
+            "targets": .string(scenario.folder.appendingPathComponent("y.npy").path),
+        ]
         if scenario.spec.loss == .softmaxCrossEntropy { params["classes"] = .int(scenario.spec.outputWidth) }
         let dataset = try h.call("dataset/load", .object(params))
         return (try XCTUnwrap(model["id"]?.stringValue), try XCTUnwrap(dataset["id"]?.stringValue))
@@ -32,8 +38,12 @@ final class CurvatureMethodsTests: XCTestCase {
         let top = try scenario.hessianTop5, bottom = try scenario.hessianBottom5
         let scale = max(abs(top[0]), abs(bottom[0]))
         for (precision, tolerance) in [("double", 1e-6), ("float", 1e-3)] {
-            let result = try h.call("curvature/eigen", ["model": .string(m), "dataset": .string(d), "largest": 5, "smallest": 5,
-                                                       "tolerance": precision == "double" ? 1e-10 : 1e-5, "precision": .string(precision)])
+            let result = try h.call(
+                "curvature/eigen",
+                [
+                    "model": .string(m), "dataset": .string(d), "largest": 5, "smallest": 5,
+                    "tolerance": precision == "double" ? 1e-10 : 1e-5, "precision": .string(precision),
+                ])
             let largest = values(result["largest"]), smallest = values(result["smallest"])
             XCTAssertEqual(largest.count, 5)
             XCTAssertEqual(smallest.count, 5)
@@ -45,7 +55,8 @@ final class CurvatureMethodsTests: XCTestCase {
             XCTAssertEqual(result["precision"]?.stringValue, precision)
             XCTAssertEqual(result["operator"], "hessian")
             XCTAssertEqual(try XCTUnwrap(result["spectrumScale"]?.doubleValue), scale, accuracy: tolerance * scale)
-            XCTAssertTrue(result["notes"]?.arrayValue?.contains { $0.stringValue?.contains("repeated eigenvalue") ?? false } ?? false)
+            XCTAssertTrue(
+                result["notes"]?.arrayValue?.contains { $0.stringValue?.contains("repeated eigenvalue") ?? false } ?? false)
             XCTAssertGreaterThan(result["products"]?.int64Value ?? 0, 0)
         }
     }
@@ -55,8 +66,12 @@ final class CurvatureMethodsTests: XCTestCase {
         let scenario = try Scenario(named: "d_xor_mlp_2_16_16_1_tanh_init")
         let h = ServerHarness()
         let (m, d) = try load(scenario, into: h)
-        let result = try h.call("curvature/eigen", ["model": .string(m), "dataset": .string(d), "method": "power",
-                                                   "tolerance": 1e-9, "maxIterations": 5000])
+        let result = try h.call(
+            "curvature/eigen",
+            [
+                "model": .string(m), "dataset": .string(d), "method": "power",
+                "tolerance": 1e-9, "maxIterations": 5000,
+            ])
         // Relative change 1e-9 per step leaves an error of order 1e-9/(1 − ratio) relative; 1e-4 of the scale is ample.
         XCTAssertEqual(values(result["largest"]).first ?? .nan, try scenario.hessianTop5[0], accuracy: 1e-4 * 11.7)
         XCTAssertEqual(values(result["smallest"]).first ?? .nan, try scenario.hessianBottom5[0], accuracy: 1e-4 * 11.7)
@@ -74,7 +89,8 @@ final class CurvatureMethodsTests: XCTestCase {
 
         let a1 = try Scenario(named: "a1_linear2_origin_saddle")
         let small = try load(a1, into: h)
-        let r = try h.call("curvature/eigen", ["model": .string(small.model), "dataset": .string(small.dataset), "largest": 5, "smallest": 5])
+        let r = try h.call(
+            "curvature/eigen", ["model": .string(small.model), "dataset": .string(small.dataset), "largest": 5, "smallest": 5])
         XCTAssertEqual(values(r["largest"]).count, 2, "clamped to the 2 parameters")
         XCTAssertEqual(values(r["largest"]).first ?? .nan, try a1.hessianTop5[0], accuracy: 1e-12 * 4.6, "2 steps span ℝ², exact")
         XCTAssertTrue(r["notes"]?.arrayValue?.contains { $0.stringValue?.contains("clamped") ?? false } ?? false)
@@ -85,7 +101,8 @@ final class CurvatureMethodsTests: XCTestCase {
         let scenario = try Scenario(named: "c_logreg_converged")
         let h = ServerHarness()
         let (m, d) = try load(scenario, into: h)
-        let gn = try h.call("curvature/eigen", ["model": .string(m), "dataset": .string(d), "operator": "gaussNewton", "smallest": 0])
+        let gn = try h.call(
+            "curvature/eigen", ["model": .string(m), "dataset": .string(d), "operator": "gaussNewton", "smallest": 0])
         XCTAssertEqual(values(gn["largest"]).first ?? .nan, try scenario.hessianTop5[0], accuracy: 1e-6 * 0.288)
         XCTAssertEqual(gn["operator"], "gaussNewton")
     }
@@ -100,16 +117,25 @@ final class CurvatureMethodsTests: XCTestCase {
         XCTAssertEqual(answer["error"]?["code"], -31002)
         XCTAssertTrue(answer["error"]?["message"]?.stringValue?.contains("--max-lanczos-bytes") ?? false)
         XCTAssertEqual(answer["error"]?["data"]?["requested"], .int(100 * 337 * 8))
-        XCTAssertEqual(h.errorCode("curvature/density", ["model": .string(m), "dataset": .string(d)]), -31002, "SLQ keeps a basis too")
+        XCTAssertEqual(
+            h.errorCode("curvature/density", ["model": .string(m), "dataset": .string(d)]), -31002, "SLQ keeps a basis too")
     }
 
     /// Products that overflow are a numerical error naming the product, not NaN eigenvalues.
     func testNonFiniteProductsAreNumericalErrors() throws {
         let h = ServerHarness()
         let huge: JSON = ["kind": "constant", "value": 1e200]
-        _ = try h.call("model/create", ["spec": ["input": 2, "layers": [["kind": "dense", "units": 2, "init": huge], ["kind": "dense", "units": 1, "init": huge]],
-                                                 "loss": "mse"]])
-        _ = try h.call("dataset/generate", ["kind": "teacherStudent", "inputs": 2, "outputs": 1, "samples": 8, "labels": "regression"])
+        _ = try h.call(
+            "model/create",
+            [
+                "spec": [
+                    "input": 2,
+                    "layers": [["kind": "dense", "units": 2, "init": huge], ["kind": "dense", "units": 1, "init": huge]],
+                    "loss": "mse",
+                ]
+            ])
+        _ = try h.call(
+            "dataset/generate", ["kind": "teacherStudent", "inputs": 2, "outputs": 1, "samples": 8, "labels": "regression"])
         let answer = h.answer("curvature/eigen", ["model": "m1", "dataset": "d1"])
         XCTAssertEqual(answer["error"]?["code"], -31005)
         XCTAssertTrue(answer["error"]?["message"]?.stringValue?.contains("product 1") ?? false, "\(answer)")
@@ -123,11 +149,13 @@ final class CurvatureMethodsTests: XCTestCase {
             let h = ServerHarness()
             let (m, d) = try load(scenario, into: h)
             let r = try h.call("curvature/gradient", ["model": .string(m), "dataset": .string(d)])
-            XCTAssertEqual(r["loss"]?.doubleValue ?? .nan, scenario.expected["loss"]?.doubleValue ?? 0, accuracy: 1e-9, scenario.name)
+            XCTAssertEqual(
+                r["loss"]?.doubleValue ?? .nan, scenario.expected["loss"]?.doubleValue ?? 0, accuracy: 1e-9, scenario.name)
             XCTAssertEqual(r["gradientNorm"]?.doubleValue ?? .nan, try scenario.gradNorm, accuracy: 1e-9, scenario.name)
             XCTAssertEqual(r["blocks"]?.arrayValue?.count, scenario.model.blocks.count)
             let blockNorms = r["blocks"]?.arrayValue?.compactMap { $0["gradientNorm"]?.doubleValue } ?? []
-            XCTAssertEqual(blockNorms.reduce(0) { $0 + $1 * $1 }.squareRoot(), r["gradientNorm"]?.doubleValue ?? .nan, accuracy: 1e-12)
+            XCTAssertEqual(
+                blockNorms.reduce(0) { $0 + $1 * $1 }.squareRoot(), r["gradientNorm"]?.doubleValue ?? .nan, accuracy: 1e-12)
             XCTAssertEqual(r["samplesUsed"]?.int64Value, Int64(scenario.dataset.sampleCount))
         }
     }
@@ -158,7 +186,8 @@ final class CurvatureMethodsTests: XCTestCase {
         let n = Double(counts.negative + counts.zero + counts.positive)
         let h = ServerHarness()
         let (m, d) = try load(scenario, into: h)
-        let r = try h.call("curvature/density", ["model": .string(m), "dataset": .string(d), "probes": 20, "steps": 337, "seed": 3])
+        let r = try h.call(
+            "curvature/density", ["model": .string(m), "dataset": .string(d), "probes": 20, "steps": 337, "seed": 3])
         XCTAssertEqual(r["integral"]?.doubleValue ?? .nan, 1, accuracy: 1e-3)
         XCTAssertEqual(r["grid"]?.arrayValue?.count, 200)
         let negative = Double(counts.negative) / n, zero = Double(counts.zero) / n
@@ -201,8 +230,12 @@ final class CurvatureMethodsTests: XCTestCase {
         let eigen = try h.call("curvature/eigen", ["model": .string(m), "dataset": .string(d), "keepVectors": true])
         let id = try XCTUnwrap(eigen["smallest"]?[0]?["direction"]?.stringValue)
         let lambda = try XCTUnwrap(eigen["smallest"]?[0]?["value"]?.doubleValue)
-        let slice = try h.call("curvature/landscape", ["model": .string(m), "dataset": .string(d), "directions": [.string(id)], "points": 5,
-                                                      "range": [-1, 1]])
+        let slice = try h.call(
+            "curvature/landscape",
+            [
+                "model": .string(m), "dataset": .string(d), "directions": [.string(id)], "points": 5,
+                "range": [-1, 1],
+            ])
         let loss0 = try XCTUnwrap(scenario.expected["loss"]?.doubleValue)
         XCTAssertEqual(slice["centerLoss"]?.doubleValue ?? .nan, loss0, accuracy: 1e-12)
         let inputs = scenario.dataset.inputs
@@ -225,9 +258,11 @@ final class CurvatureMethodsTests: XCTestCase {
         let ids = plane["directions"]?.arrayValue ?? []
         XCTAssertEqual(ids.count, 2)
         XCTAssertEqual(plane["losses"]?.arrayValue?.count, 3)
-        XCTAssertEqual(plane["losses"]?[1]?[1]?.doubleValue ?? .nan, scenario.expected["loss"]?.doubleValue ?? 0, accuracy: 1e-12,
-                       "the middle of the plane is the current point")
-        let line = try h.call("curvature/landscape", ["model": .string(m), "dataset": .string(d), "directions": [ids[0]], "points": 3])
+        XCTAssertEqual(
+            plane["losses"]?[1]?[1]?.doubleValue ?? .nan, scenario.expected["loss"]?.doubleValue ?? 0, accuracy: 1e-12,
+            "the middle of the plane is the current point")
+        let line = try h.call(
+            "curvature/landscape", ["model": .string(m), "dataset": .string(d), "directions": [ids[0]], "points": 3])
         XCTAssertEqual(line["losses"]?[0], plane["losses"]?[0]?[1], "the stored direction reproduces the plane's α axis")
     }
 
@@ -244,8 +279,9 @@ final class CurvatureMethodsTests: XCTestCase {
         XCTAssertEqual(blocks.count, 2)
         for (i, block) in blocks.enumerated() {
             XCTAssertEqual(values(block["largest"]).first ?? .nan, hessian[i * 2 + i], accuracy: 1e-12, "block \(i)")
-            XCTAssertEqual(block["trace"]?["estimate"]?.doubleValue ?? .nan, hessian[i * 2 + i], accuracy: 1e-12,
-                           "Rademacher probes are exact on a 1×1 block")
+            XCTAssertEqual(
+                block["trace"]?["estimate"]?.doubleValue ?? .nan, hessian[i * 2 + i], accuracy: 1e-12,
+                "Rademacher probes are exact on a 1×1 block")
         }
         let restricted = try h.call("curvature/eigen", ["model": .string(m), "dataset": .string(d), "block": "1.weight"])
         XCTAssertEqual(values(restricted["largest"]).first ?? .nan, hessian[3], accuracy: 1e-12)
@@ -277,11 +313,18 @@ final class CurvatureMethodsTests: XCTestCase {
     /// Noise statistics on generated data: the formulas tie together (tr Σ = b·S, B_simple = tr Σ/‖G‖²).
     func testNoiseStatisticsAreConsistent() throws {
         let h = ServerHarness()
-        _ = try h.call("model/create", ["spec": ["input": 2, "layers": [["kind": "dense", "units": 8, "activation": "tanh"], ["kind": "dense", "units": 3]],
-                                                 "loss": "softmaxCrossEntropy", "seed": 1]])
+        _ = try h.call(
+            "model/create",
+            [
+                "spec": [
+                    "input": 2, "layers": [["kind": "dense", "units": 8, "activation": "tanh"], ["kind": "dense", "units": 3]],
+                    "loss": "softmaxCrossEntropy", "seed": 1,
+                ]
+            ])
         _ = try h.call("dataset/generate", ["kind": "gaussianMixture", "dimensions": 2, "classes": 3, "samples": 256, "seed": 2])
         let r = try h.call("curvature/noise", ["model": "m1", "dataset": "d1", "batchSize": 16, "batches": 8, "seed": 5])
-        let trace = try XCTUnwrap(r["covarianceTrace"]?.doubleValue), variance = try XCTUnwrap(r["batchGradientVariance"]?.doubleValue)
+        let trace = try XCTUnwrap(r["covarianceTrace"]?.doubleValue),
+            variance = try XCTUnwrap(r["batchGradientVariance"]?.doubleValue)
         let norm = try XCTUnwrap(r["meanGradientNorm"]?.doubleValue)
         XCTAssertEqual(trace, 16 * variance, accuracy: 1e-12 * trace)
         XCTAssertEqual(r["simpleNoiseScale"]?.doubleValue ?? .nan, trace / (norm * norm), accuracy: 1e-9 * trace / (norm * norm))
@@ -306,11 +349,21 @@ final class CurvatureMethodsTests: XCTestCase {
     /// A long Lanczos run (5,699 parameters, 2,000 samples, tolerance 0) stops promptly with -32800 once cancelled.
     func testCancellingLongEigenRun() throws {
         let h = ServerHarness()
-        _ = try h.call("model/create", ["spec": ["input": 20, "layers": [["kind": "dense", "units": 64, "activation": "tanh"],
-                                                                         ["kind": "dense", "units": 64, "activation": "tanh"],
-                                                                         ["kind": "dense", "units": 3]],
-                                                 "loss": "softmaxCrossEntropy", "seed": 1]])
-        _ = try h.call("dataset/generate", ["kind": "gaussianMixture", "dimensions": 20, "classes": 3, "samples": 2000, "seed": 2])
+        _ = try h.call(
+            "model/create",
+            [
+                "spec": [
+                    "input": 20,
+                    "layers": [
+                        ["kind": "dense", "units": 64, "activation": "tanh"],
+                        ["kind": "dense", "units": 64, "activation": "tanh"],
+                        ["kind": "dense", "units": 3],
+                    ],
+                    "loss": "softmaxCrossEntropy", "seed": 1,
+                ]
+            ])
+        _ = try h.call(
+            "dataset/generate", ["kind": "gaussianMixture", "dimensions": 20, "classes": 3, "samples": 2000, "seed": 2])
         // ids so far: initialize 1, model/create 2, dataset/generate 3; the eigen request is 4.
         let done = expectation(description: "answer")
         nonisolated(unsafe) var answer: JSON = .null

@@ -35,8 +35,12 @@ final class CurvatureRitzTests: XCTestCase {
             }
             let beta = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
             betas.append(beta)
-            result = try harness.call("curvature/ritz", ["alphas": .numbers(alphas), "betas": .numbers(betas),
-                                                         "tolerance": 1e-9])
+            result = try harness.call(
+                "curvature/ritz",
+                [
+                    "alphas": .numbers(alphas), "betas": .numbers(betas),
+                    "tolerance": 1e-9,
+                ])
             if result["converged"] == true || beta < 1e-12 { break }
             basis.append(w.map { $0 / beta })
         }

@@ -13,8 +13,12 @@ final class DiagnosisMethodsTests: XCTestCase {
     @discardableResult
     private func load(_ name: String, into h: ServerHarness) throws -> Scenario {
         let scenario = try Scenario(named: name)
-        _ = try h.call("model/load", ["spec": scenario.spec.json, "name": .string(name),
-                                      "weights": .string(scenario.folder.appendingPathComponent("weights.safetensors").path)])
+        _ = try h.call(
+            "model/load",
+            [
+                "spec": scenario.spec.json, "name": .string(name),
+                "weights": .string(scenario.folder.appendingPathComponent("weights.safetensors").path),
+            ])
         var dataset: [String: JSON] = [
             "format": "npy", "name": .string(name),
             "inputs": .string(scenario.folder.appendingPathComponent("x.npy").path),
@@ -42,7 +46,9 @@ final class DiagnosisMethodsTests: XCTestCase {
             XCTAssertEqual(number(input?["lambdaMax"]), top, accuracy: 1e-3 * scale + 1e-12, name)
             // Ritz values lie inside the spectrum: the estimated λ_min is never below the true one.
             XCTAssertGreaterThanOrEqual(number(input?["lambdaMin"]), bottom - 1e-9 * max(scale, 1), name)
-            XCTAssertEqual(number(input?["loss"]), number(scenario.expected["loss"]), accuracy: 1e-12 * max(1, number(scenario.expected["loss"])), name)
+            XCTAssertEqual(
+                number(input?["loss"]), number(scenario.expected["loss"]),
+                accuracy: 1e-12 * max(1, number(scenario.expected["loss"])), name)
             XCTAssertEqual(number(input?["gradNorm"]), number(scenario.expected["grad_norm"]), accuracy: 1e-10, name)
             XCTAssertEqual(result["samplesUsed"]?.int64Value.map(Int.init), scenario.dataset.sampleCount, name)
             for item in result["evidence"]?.arrayValue ?? [] {
@@ -65,8 +71,9 @@ final class DiagnosisMethodsTests: XCTestCase {
         XCTAssertEqual(result["verdict"], "saddle")
         // a1's eigenvalues are ±2·mean(xy) = ±4.543993112668907; a 2-dimensional Krylov space is exact.
         XCTAssertEqual(number(result["evidenceInput"]?["lambdaMin"]), -4.543993112668907, accuracy: 1e-9)
-        XCTAssertEqual(number(result["evidenceInput"]?["escapeProbe"]?["bestDecrease"]) > 0, true,
-                       "a step along the negative-curvature eigenvector lowers the loss")
+        XCTAssertEqual(
+            number(result["evidenceInput"]?["escapeProbe"]?["bestDecrease"]) > 0, true,
+            "a step along the negative-curvature eigenvector lowers the loss")
         XCTAssertNil(result["evidenceInput"]?["perturbationProbe"], "clear negative curvature needs no perturbation probe")
         guard let id = result["negativeCurvatureDirection"]?.stringValue else { return XCTFail("no direction stored") }
         let direction = try h.server.workspace.direction(id, model: "m1")
@@ -91,8 +98,9 @@ final class DiagnosisMethodsTests: XCTestCase {
         XCTAssertEqual(probe?["probes"], 8)
         // escapeDecrease · max(1, |f|) = 1e-8 · 4.63: a third-order descent from radius 0.05 clears it by far.
         XCTAssertGreaterThan(number(probe?["bestDecrease"]), 1e-8 * 4.633011195385504)
-        XCTAssertTrue(result["evidence"]?.arrayValue?.contains { $0["name"] == "perturbationProbe" && $0["decisive"] == true } ?? false,
-                      "the verdict rests on the probe: \(result["evidence"] ?? .null)")
+        XCTAssertTrue(
+            result["evidence"]?.arrayValue?.contains { $0["name"] == "perturbationProbe" && $0["decisive"] == true } ?? false,
+            "the verdict rests on the probe: \(result["evidence"] ?? .null)")
         // Turning the probe off leaves only a flat spectrum: a plateau, as the procedure documents (4c).
         let off = try h.call("diagnose", ["model": "m1", "dataset": "d1", "probes": ["perturbation": false]])
         XCTAssertEqual(off["verdict"], "plateau")
@@ -109,7 +117,8 @@ final class DiagnosisMethodsTests: XCTestCase {
         XCTAssertEqual(number(small["thresholds"]?["smallGradientAbsolute"]), 10)
         // b1: |λ|max = 9.09 ≤ 10·max(1, f) makes the whole spectrum "≈ 0" → plateau (4c) instead of localMinimum (4d).
         XCTAssertEqual(try h.call("diagnose", ["model": "m2", "dataset": "d2"])["verdict"], "localMinimum")
-        XCTAssertEqual(try h.call("diagnose", ["model": "m2", "dataset": "d2", "thresholds": ["flatSpectrum": 10]])["verdict"], "plateau")
+        XCTAssertEqual(
+            try h.call("diagnose", ["model": "m2", "dataset": "d2", "thresholds": ["flatSpectrum": 10]])["verdict"], "plateau")
     }
 
     func testBadThresholdsAndParamsAreRefused() throws {
@@ -118,15 +127,17 @@ final class DiagnosisMethodsTests: XCTestCase {
         let unknown = h.answer("diagnose", ["model": "m1", "dataset": "d1", "thresholds": ["negativeCurvatur": 1e-3]])
         XCTAssertEqual(unknown["error"]?["code"], -32602)
         let message = unknown["error"]?["message"]?.stringValue ?? ""
-        XCTAssertTrue(message.contains("negativeCurvatur") && message.contains("negativeCurvature,")
-                      && message.contains("labelEntropy"), message)
+        XCTAssertTrue(
+            message.contains("negativeCurvatur") && message.contains("negativeCurvature,")
+                && message.contains("labelEntropy"), message)
         XCTAssertEqual(h.errorCode("diagnose", ["model": "m1", "dataset": "d1", "thresholds": ["deadFraction": 2]]), -32602)
         XCTAssertEqual(h.errorCode("diagnose", ["model": "m1"]), -32602, "a point needs a data set")
         XCTAssertEqual(h.errorCode("diagnose", [:]), -32602)
         XCTAssertEqual(h.errorCode("diagnose", ["evidence": ["gradNorm": 1], "model": "m1"]), -32602, "one form at a time")
         XCTAssertEqual(h.errorCode("diagnose", ["evidence": ["gradNrm": 1]]), -32602)
-        XCTAssertEqual(h.errorCode("diagnose", ["model": "m1", "dataset": "d1", "batchSize": 20]), -32602,
-                       "24 samples hold one disjoint batch of 20; noise needs two")
+        XCTAssertEqual(
+            h.errorCode("diagnose", ["model": "m1", "dataset": "d1", "batchSize": 20]), -32602,
+            "24 samples hold one disjoint batch of 20; noise needs two")
         XCTAssertEqual(h.errorCode("diagnose", ["model": "m9", "dataset": "d1"]), -31001)
         XCTAssertEqual(h.errorCode("escape/probe", ["model": "m1", "dataset": "d1", "stepSizes": [0.1, -1]]), -32602)
         XCTAssertEqual(h.errorCode("escape/probe", ["model": "m1", "dataset": "d1", "direction": "v99"]), -31001)
@@ -161,15 +172,24 @@ final class DiagnosisMethodsTests: XCTestCase {
         // Recompute the statistics from the batch gradients by hand (Objective on each quarter).
         var gradients: [[Double]] = []
         for k in 0..<4 {
-            let o = try Objective(model: scenario.model, dataset: scenario.dataset,
-                                  samples: .range(start: k * b, count: b), precision: .double)
+            let o = try Objective(
+                model: scenario.model, dataset: scenario.dataset,
+                samples: .range(start: k * b, count: b), precision: .double)
             gradients.append(try o.gradient(scenario.model.parameters).gradient)
         }
         var cosines: [Double] = []
         func dot(_ a: [Double], _ c: [Double]) -> Double { zip(a, c).reduce(0) { $0 + $1.0 * $1.1 } }
-        for i in 0..<4 { for j in (i + 1)..<4 { cosines.append(dot(gradients[i], gradients[j]) / (dot(gradients[i], gradients[i]) * dot(gradients[j], gradients[j])).squareRoot()) } }
+        for i in 0..<4 {
+            for j in (i + 1)..<4 {
+                cosines.append(
+                    dot(gradients[i], gradients[j])
+                        / (dot(gradients[i], gradients[i]) * dot(gradients[j], gradients[j])).squareRoot())
+            }
+        }
         let cosine = cosines.reduce(0, +) / Double(cosines.count)
-        XCTAssertEqual(number(result["evidenceInput"]?["gradientCosine"]), cosine, accuracy: 1e-12, "same formula, same order of sums up to rounding")
+        XCTAssertEqual(
+            number(result["evidenceInput"]?["gradientCosine"]), cosine, accuracy: 1e-12,
+            "same formula, same order of sums up to rounding")
         XCTAssertEqual(result["noise"]?["batches"], 4)
         XCTAssertEqual(result["evidenceInput"]?["batchSize"]?.int64Value.map(Int.init), b)
         XCTAssertNotNil(result["timings"]?["noise"])
@@ -193,8 +213,9 @@ final class DiagnosisMethodsTests: XCTestCase {
         let loss = try Objective(model: after, dataset: scenario.dataset, precision: .double).loss(after.parameters)
         XCTAssertLessThan(loss, number(scenario.expected["loss"]) - 1e-3, "the model moved downhill")
         XCTAssertEqual(loss, number(applied["newLoss"]), accuracy: 1e-12, "newLoss is the model's loss now")
-        XCTAssertEqual(abs(number(applied["bestStep"])), after.parameters.reduce(0) { $0 + $1 * $1 }.squareRoot(), accuracy: 1e-12,
-                       "from θ = 0 the step length is ‖θ_new‖")
+        XCTAssertEqual(
+            abs(number(applied["bestStep"])), after.parameters.reduce(0) { $0 + $1 * $1 }.squareRoot(), accuracy: 1e-12,
+            "from θ = 0 the step length is ‖θ_new‖")
     }
 
     func testEscapeProbeFindsNoDecreaseAtAMinimum() throws {
@@ -213,7 +234,8 @@ final class DiagnosisMethodsTests: XCTestCase {
         try load("a1_linear2_origin_saddle", into: h)
         try h.server.workspace.setTrainingRun(model: "m1", run: "r1")
         XCTAssertEqual(h.errorCode("escape/probe", ["model": "m1", "dataset": "d1", "apply": true]), -31003)
-        XCTAssertEqual(try h.call("escape/probe", ["model": "m1", "dataset": "d1"])["applied"], false, "probing alone is allowed")
+        XCTAssertEqual(
+            try h.call("escape/probe", ["model": "m1", "dataset": "d1"])["applied"], false, "probing alone is allowed")
         XCTAssertEqual(try h.server.workspace.model("m1").model.parameters, [0, 0])
     }
 
@@ -228,10 +250,20 @@ final class DiagnosisMethodsTests: XCTestCase {
 
         // A diagnosis that takes seconds in a debug build (ids: 4 dataset/generate, 5 model/create, 6 diagnose).
         let c = ServerHarness()
-        _ = try c.call("dataset/generate", ["kind": "gaussianMixture", "dimensions": 64, "classes": 10, "samples": 2048, "seed": 1])
-        _ = try c.call("model/create", ["spec": ["input": 64, "layers": [["kind": "dense", "units": 128, "activation": "relu"],
-                                                                          ["kind": "dense", "units": 10]],
-                                                 "loss": "softmaxCrossEntropy", "seed": 1]])
+        _ = try c.call(
+            "dataset/generate", ["kind": "gaussianMixture", "dimensions": 64, "classes": 10, "samples": 2048, "seed": 1])
+        _ = try c.call(
+            "model/create",
+            [
+                "spec": [
+                    "input": 64,
+                    "layers": [
+                        ["kind": "dense", "units": 128, "activation": "relu"],
+                        ["kind": "dense", "units": 10],
+                    ],
+                    "loss": "softmaxCrossEntropy", "seed": 1,
+                ]
+            ])
         let connection = c.connection
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
             let cancel: JSON = ["jsonrpc": "2.0", "method": "$/cancelRequest", "params": ["id": 4]]

@@ -6,8 +6,10 @@ import XCTest
 /// `run/ingest`), through the real server.
 final class DistributedRunTests: XCTestCase {
     /// Steps `steps` of every rank: a falling loss, 2 ms compute; `edit` changes a rank's step.
-    func ingest(_ h: ServerHarness, run: String?, steps: Range<Int>, ranks: Int = 4,
-                edit: (Int, inout [String: JSON]) -> Void = { _, _ in }) throws -> String {
+    func ingest(
+        _ h: ServerHarness, run: String?, steps: Range<Int>, ranks: Int = 4,
+        edit: (Int, inout [String: JSON]) -> Void = { _, _ in }
+    ) throws -> String {
         var id = run
         for rank in 0..<ranks {
             let events: [JSON] = steps.map { step in

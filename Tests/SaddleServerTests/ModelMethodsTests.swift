@@ -6,7 +6,10 @@ import XCTest
 import SaddleTestSupport
 
 final class ModelMethodsTests: XCTestCase {
-    private let spec: JSON = ["input": 2, "layers": [["kind": "dense", "units": 3, "activation": "tanh"], ["kind": "dense", "units": 1]], "loss": "mse", "seed": 3]
+    private let spec: JSON = [
+        "input": 2, "layers": [["kind": "dense", "units": 3, "activation": "tanh"], ["kind": "dense", "units": 1]], "loss": "mse",
+        "seed": 3,
+    ]
 
     func testCreateDescribeListDispose() throws {
         let h = ServerHarness()
@@ -45,8 +48,14 @@ final class ModelMethodsTests: XCTestCase {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("saddle-\(UUID()).safetensors").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         XCTAssertEqual(try h.call("model/save", ["model": "m1", "path": .string(path)])["dtype"], "F64")
-        let loaded = try h.call("model/load", ["spec": spec.objectValue.map { s in var s = s; s["seed"] = 99; return JSON.object(s) } ?? spec,
-                                               "weights": .string(path)])
+        let loaded = try h.call(
+            "model/load",
+            [
+                "spec": spec.objectValue.map { s in
+                    var s = s; s["seed"] = 99; return JSON.object(s)
+                } ?? spec,
+                "weights": .string(path),
+            ])
         XCTAssertEqual(loaded["id"], "m2")
         let a = h.server.workspace.models()[0].model.parameters, b = h.server.workspace.models()[1].model.parameters
         XCTAssertEqual(a, b, "F64 weights round-trip exactly, whatever the seed of the loading spec")
@@ -56,14 +65,23 @@ final class ModelMethodsTests: XCTestCase {
     func testScenarioLoadsLikeAUserWouldAndDatasetsToo() throws {
         let scenario = try Scenario(named: "a1_linear2_origin_saddle")
         let h = ServerHarness()
-        let model = try h.call("model/load", ["spec": scenario.spec.json,
-                                              "weights": .string(scenario.folder.appendingPathComponent("weights.safetensors").path)])
+        let model = try h.call(
+            "model/load",
+            [
+                "spec": scenario.spec.json,
+                "weights": .string(scenario.folder.appendingPathComponent("weights.safetensors").path),
+            ])
         XCTAssertEqual(model["parameterCount"]?.int64Value, Int64(scenario.model.parameterCount))
-        let dataset = try h.call("dataset/load", ["format": "npy", "inputs": .string(scenario.folder.appendingPathComponent("x.npy").path),
-                                                  "targets": .string(scenario.folder.appendingPathComponent("y.npy").path), "name": "a1"])
+        let dataset = try h.call(
+            "dataset/load",
+            [
+                "format": "npy", "inputs": .string(scenario.folder.appendingPathComponent("x.npy").path),
+                "targets": .string(scenario.folder.appendingPathComponent("y.npy").path), "name": "a1",
+            ])
         XCTAssertEqual(dataset["name"], "a1")
         XCTAssertEqual(dataset["targets"], "regression")
-        XCTAssertEqual(h.errorCode("dataset/load", ["format": "npy", "inputs": "/missing.npy", "targets": "/missing.npy"]), -31004)
+        XCTAssertEqual(
+            h.errorCode("dataset/load", ["format": "npy", "inputs": "/missing.npy", "targets": "/missing.npy"]), -31004)
         XCTAssertEqual(h.errorCode("dataset/load", ["format": "tsv"]), -32602)
     }
 

@@ -61,7 +61,8 @@ final class ProtocolReferenceTests: XCTestCase {
 
     func testEveryNotificationIsDescribed() throws {
         let schema = try schema()
-        let notifications = Connection.builtInNotifications + Connection.builtInServerNotifications
+        let notifications =
+            Connection.builtInNotifications + Connection.builtInServerNotifications
             + Server.serverNotifications
         for name in notifications {
             XCTAssertNotNil(schema["notifications"]?[name]?["params"], "schema lacks notifications[\"\(name)\"]")
@@ -72,9 +73,11 @@ final class ProtocolReferenceTests: XCTestCase {
 
     func testEverySaddleErrorCodeIsDocumented() throws {
         let docs = try markdown()
-        for code in [ErrorCode.notFound, .limitExceeded, .invalidState, .fileError, .numericalError, .storeError,
-                     .parseError, .invalidRequest, .methodNotFound, .invalidParams, .internalError,
-                     .serverNotInitialized, .requestCancelled] {
+        for code in [
+            ErrorCode.notFound, .limitExceeded, .invalidState, .fileError, .numericalError, .storeError,
+            .parseError, .invalidRequest, .methodNotFound, .invalidParams, .internalError,
+            .serverNotInitialized, .requestCancelled,
+        ] {
             XCTAssertTrue(docs.contains("| \(code.rawValue) |"), "protocol/errors.md lacks code \(code.rawValue)")
         }
     }

@@ -12,12 +12,16 @@ final class RankWindowsTests: XCTestCase {
     func testWindowsKeepTheFirstAndLatestStepsAndFollowIngestion() throws {
         let windows = RankWindows()
         var loads = 0
-        let first = try windows.window("r") { () throws(RPCError) -> [StepEvent] in loads += 1; return events(0..<10) }
+        let first = try windows.window("r") { () throws(RPCError) -> [StepEvent] in
+            loads += 1; return events(0..<10)
+        }
         XCTAssertEqual(first.ranks.count, 2)
         XCTAssertEqual(first.worldSize, 2)
         windows.record("r", events(10..<1000))
         windows.record("r", events(900..<901, loss: 7))  // a step sent again replaces the one held
-        let w = try windows.window("r") { () throws(RPCError) -> [StepEvent] in loads += 1; return [] }
+        let w = try windows.window("r") { () throws(RPCError) -> [StepEvent] in
+            loads += 1; return []
+        }
         XCTAssertEqual(loads, 1, "a distributed run's windows are built once")
         let steps = try XCTUnwrap(w.ranks[1]).records.map(\.step)
         XCTAssertEqual(Array(steps.prefix(RankWindow.headCount)), Array(0..<RankWindow.headCount))

@@ -20,8 +20,10 @@ final class RunDiagnosisTests: XCTestCase {
 
     private let xorRunFile: JSON = [
         "name": "xor",
-        "model": ["input": 2, "layers": [["kind": "dense", "units": 8, "activation": "tanh"], ["kind": "dense", "units": 1]],
-                  "loss": "mse", "seed": 1],
+        "model": [
+            "input": 2, "layers": [["kind": "dense", "units": 8, "activation": "tanh"], ["kind": "dense", "units": 1]],
+            "loss": "mse", "seed": 1,
+        ],
         "data": ["generate": ["kind": "xor", "samples": 200, "noise": 0.05, "labels": "signed", "seed": 2]],
         "optimizer": ["kind": "sgd", "lr": 0.05],
         "pipeline": ["batchSize": 32],
@@ -56,14 +58,16 @@ final class RunDiagnosisTests: XCTestCase {
         file["optimizer"] = ["kind": "sgd", "lr": -1]
         let answer = h.answer("run/start", ["runFile": .object(file)])
         XCTAssertEqual(answer["error"]?["code"], -32602)
-        XCTAssertTrue(answer["error"]?["message"]?.stringValue?.contains("`params.runFile.optimizer.lr`") ?? false,
-                      "\(answer)")
+        XCTAssertTrue(
+            answer["error"]?["message"]?.stringValue?.contains("`params.runFile.optimizer.lr`") ?? false,
+            "\(answer)")
         file["optimizer"] = ["kind": "sgd", "lr": 0.1]
         file["data"] = ["load": ["format": "npy", "inputs": "missing-x.npy", "targets": "missing-y.npy"]]
         let missing = h.answer("run/start", ["runFile": .object(file), "runFileDirectory": "/nonexistent"])
         XCTAssertEqual(missing["error"]?["code"], -31004)
-        XCTAssertTrue(missing["error"]?["message"]?.stringValue?.contains("/nonexistent/missing-x.npy") ?? false,
-                      "relative paths resolve against the run file's folder: \(missing)")
+        XCTAssertTrue(
+            missing["error"]?["message"]?.stringValue?.contains("/nonexistent/missing-x.npy") ?? false,
+            "relative paths resolve against the run file's folder: \(missing)")
         XCTAssertEqual(h.errorCode("run/start", ["runFile": .object(file), "model": "m1"]), -32602)
     }
 
@@ -72,13 +76,19 @@ final class RunDiagnosisTests: XCTestCase {
     func testDeepLinearRunStallsAtTheSaddleAndTheEscapeStepUnsticksIt() throws {
         let h = ServerHarness()
         _ = try h.call("dataset/generate", ["kind": "deepLinear", "inputs": 4, "outputs": 2, "samples": 256, "seed": 7])
-        let layer: (Int) -> JSON = { ["kind": "dense", "units": .int($0), "bias": false, "init": ["kind": "normal", "std": 1e-6]] }
-        _ = try h.call("model/create", ["spec": ["input": 4, "layers": [layer(4), layer(4), layer(2)], "loss": "mse", "seed": 3]])
+        let layer: (Int) -> JSON = {
+            ["kind": "dense", "units": .int($0), "bias": false, "init": ["kind": "normal", "std": 1e-6]]
+        }
+        _ = try h.call(
+            "model/create", ["spec": ["input": 4, "layers": [layer(4), layer(4), layer(2)], "loss": "mse", "seed": 3]])
         func train() throws -> (run: String, losses: [Double]) {
-            let run = try XCTUnwrap(try h.call("run/start", [
-                "model": "m1", "dataset": "d1", "optimizer": ["kind": "sgd", "lr": 0.02],
-                "pipeline": ["batchSize": 256, "shuffle": false], "steps": 80, "precision": "double",
-            ])["run"]?.stringValue)
+            let run = try XCTUnwrap(
+                try h.call(
+                    "run/start",
+                    [
+                        "model": "m1", "dataset": "d1", "optimizer": ["kind": "sgd", "lr": 0.02],
+                        "pipeline": ["batchSize": 256, "shuffle": false], "steps": 80, "precision": "double",
+                    ])["run"]?.stringValue)
             _ = waitForNotification(h, "run/finished", run: run)
             let points = try h.call("run/history", ["run": .string(run)])["points"]?.arrayValue ?? []
             return (run, points.compactMap { $0["loss"]?.doubleValue })
@@ -104,8 +114,9 @@ final class RunDiagnosisTests: XCTestCase {
         file["pipeline"] = ["batchSize": 200, "shuffle": false]
         let run = try XCTUnwrap(try h.call("run/start", ["runFile": .object(file)])["run"]?.stringValue)
         _ = waitForNotification(h, "run/finished", run: run)
-        XCTAssertNotEqual(try h.call("diagnose", ["run": .string(run)])["verdict"], "dataPipelineStall",
-                          "every step feeds the whole data set: the same batch each epoch is no stall")
+        XCTAssertNotEqual(
+            try h.call("diagnose", ["run": .string(run)])["verdict"], "dataPipelineStall",
+            "every step feeds the whole data set: the same batch each epoch is no stall")
     }
 
     /// A long-lived daemon runs many runs: an ended run keeps only its settings and final status.
@@ -130,6 +141,7 @@ final class RunDiagnosisTests: XCTestCase {
         XCTAssertEqual(h.errorCode("diagnose", ["run": "r1", "model": "m1"]), -32602)
         XCTAssertEqual(h.errorCode("diagnose", ["run": "r1", "evidence": [:], "model": "m1"]), -32602)
         XCTAssertEqual(h.errorCode("diagnose", ["run": "r1", "evidence": ["ranks": []]]), -32602)
-        XCTAssertEqual(h.errorCode("diagnose", ["run": "r-none", "evidence": [:]]), -31001, "measured evidence needs a known run")
+        XCTAssertEqual(
+            h.errorCode("diagnose", ["run": "r-none", "evidence": [:]]), -31001, "measured evidence needs a known run")
     }
 }

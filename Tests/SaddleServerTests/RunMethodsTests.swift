@@ -16,10 +16,16 @@ final class RunMethodsTests: XCTestCase {
         return h
     }
 
-    private func start(_ h: ServerHarness, model: String = "m1", steps: Int = 200, lr: Double = 0.05,
-                       pipeline: JSON = ["batchSize": 16], events: JSON = ["rate": 1000]) throws -> String {
-        let status = try h.call("run/start", ["model": .string(model), "dataset": "d1", "optimizer": ["kind": "adam", "lr": .double(lr)],
-                                              "pipeline": pipeline, "steps": .int(steps), "events": events])
+    private func start(
+        _ h: ServerHarness, model: String = "m1", steps: Int = 200, lr: Double = 0.05,
+        pipeline: JSON = ["batchSize": 16], events: JSON = ["rate": 1000]
+    ) throws -> String {
+        let status = try h.call(
+            "run/start",
+            [
+                "model": .string(model), "dataset": "d1", "optimizer": ["kind": "adam", "lr": .double(lr)],
+                "pipeline": pipeline, "steps": .int(steps), "events": events,
+            ])
         XCTAssertEqual(status["state"], "running")
         XCTAssertEqual(status["totalSteps"], .int(steps))
         return try XCTUnwrap(status["run"]?.stringValue)
@@ -142,19 +148,33 @@ final class RunMethodsTests: XCTestCase {
 
     func testIngestedStepsComeBackFromHistoryAndList() throws {
         let h = try harness()
-        let first = try h.call("run/ingest", ["name": "external", "steps": .array((0..<5).map {
-            ["step": .int($0), "loss": .double(1.0 / Double($0 + 1)), "lr": 0.1] })])
+        let first = try h.call(
+            "run/ingest",
+            [
+                "name": "external",
+                "steps": .array(
+                    (0..<5).map {
+                        ["step": .int($0), "loss": .double(1.0 / Double($0 + 1)), "lr": 0.1]
+                    }),
+            ])
         let run = try XCTUnwrap(first["run"]?.stringValue)
         XCTAssertEqual(first["accepted"], 5)
         XCTAssertEqual(first["lastStep"], 4)
-        let second = try h.call("run/ingest", ["run": .string(run), "steps": [
-            ["step": 5, "loss": "NaN", "gradNorm": "Infinity"], ["step": 6, "loss": 0.5, "rank": 1]]])
+        let second = try h.call(
+            "run/ingest",
+            [
+                "run": .string(run),
+                "steps": [
+                    ["step": 5, "loss": "NaN", "gradNorm": "Infinity"], ["step": 6, "loss": 0.5, "rank": 1],
+                ],
+            ])
         XCTAssertEqual(second["lastStep"], 6)
 
         let history = try h.call("run/history", ["run": .string(run)])
         XCTAssertEqual(history["totalSteps"], 7)
         let points = try XCTUnwrap(history["points"]?.arrayValue)
-        XCTAssertEqual(points.map { $0["loss"] }, [1.0, 0.5, .double(1.0 / 3), 0.25, 0.2, "NaN", 0.5], "exact values, NaN as a string")
+        XCTAssertEqual(
+            points.map { $0["loss"] }, [1.0, 0.5, .double(1.0 / 3), 0.25, 0.2, "NaN", 0.5], "exact values, NaN as a string")
         XCTAssertEqual(points[5]["gradNorm"], "Infinity")
         XCTAssertEqual(points[6]["rank"], 1)
         XCTAssertEqual(try h.call("run/history", ["run": .string(run), "rank": 1])["totalSteps"], 1)
@@ -173,12 +193,20 @@ final class RunMethodsTests: XCTestCase {
     func testMalformedIngestIsRefusedWholeAndNamesTheEvent() throws {
         let h = try harness()
         let run = try XCTUnwrap(try h.call("run/ingest", ["name": "x", "steps": [["step": 0, "loss": 1]]])["run"]?.stringValue)
-        let bad = h.answer("run/ingest", ["run": .string(run), "steps": [
-            ["step": 1, "loss": 1], ["step": 2, "loss": 1], ["step": 3, "loss": 1], ["step": 4, "loss": "x"], ["step": 5, "loss": 1]]])
+        let bad = h.answer(
+            "run/ingest",
+            [
+                "run": .string(run),
+                "steps": [
+                    ["step": 1, "loss": 1], ["step": 2, "loss": 1], ["step": 3, "loss": 1], ["step": 4, "loss": "x"],
+                    ["step": 5, "loss": 1],
+                ],
+            ])
         XCTAssertEqual(bad["error"]?["code"], -32602)
         let message = bad["error"]?["message"]?.stringValue ?? ""
         XCTAssertTrue(message.contains("steps[3]"), message)
-        XCTAssertEqual(try h.call("run/history", ["run": .string(run)])["totalSteps"], 1, "nothing from the refused call is stored")
+        XCTAssertEqual(
+            try h.call("run/history", ["run": .string(run)])["totalSteps"], 1, "nothing from the refused call is stored")
         let runsBefore = try h.call("run/list")["runs"]?.arrayValue?.count
         XCTAssertEqual(h.errorCode("run/ingest", ["name": "y", "steps": [["step": -1, "loss": 1]]]), -32602)
         XCTAssertEqual(try h.call("run/list")["runs"]?.arrayValue?.count, runsBefore, "a refused first call creates no run")
@@ -193,14 +221,17 @@ final class RunMethodsTests: XCTestCase {
         XCTAssertEqual(h.errorCode("run/ingest", ["run": "nope", "steps": [["step": 0, "loss": 1]]]), -31001)
         let run = try start(h, steps: 5)
         _ = finished(h, run)
-        XCTAssertEqual(h.errorCode("run/ingest", ["run": .string(run), "steps": [["step": 0, "loss": 1]]]), -31003,
-                       "steps cannot be ingested into a run the daemon trains")
-        XCTAssertEqual(h.errorCode("run/start", ["model": "m9", "dataset": "d1", "optimizer": ["kind": "sgd"], "steps": 1]), -31001)
+        XCTAssertEqual(
+            h.errorCode("run/ingest", ["run": .string(run), "steps": [["step": 0, "loss": 1]]]), -31003,
+            "steps cannot be ingested into a run the daemon trains")
+        XCTAssertEqual(
+            h.errorCode("run/start", ["model": "m9", "dataset": "d1", "optimizer": ["kind": "sgd"], "steps": 1]), -31001)
     }
 
     func testAFailingPipelineEndsTheRunAsFailedAndDisabledEventsSendOnlyTheEnd() throws {
         let h = try harness()
-        let run = try start(h, steps: 100, pipeline: ["batchSize": 16, "faults": ["workerDiesAfter": 3]], events: ["enabled": false])
+        let run = try start(
+            h, steps: 100, pipeline: ["batchSize": 16, "faults": ["workerDiesAfter": 3]], events: ["enabled": false])
         let done = try XCTUnwrap(finished(h, run))
         XCTAssertEqual(done["reason"], "failed")
         XCTAssertEqual(done["steps"], 3, "three batches arrived, then the loader died")
@@ -217,7 +248,8 @@ final class RunMethodsTests: XCTestCase {
         func with(_ extra: [String: JSON]) -> JSON { .object(base.merging(extra) { $1 }) }
         XCTAssertEqual(h.errorCode("run/start", with(["steps": 5, "epochs": 1])), -32602, "steps and epochs exclude each other")
         XCTAssertEqual(h.errorCode("run/start", with([:])), -32602, "a length is required")
-        XCTAssertEqual(h.errorCode("run/start", with(["steps": 5, "optimizer": ["kind": "sgd", "betas": [0.9, 0.99]]])), -32602)
+        XCTAssertEqual(
+            h.errorCode("run/start", with(["steps": 5, "optimizer": ["kind": "sgd", "betas": [0.9, 0.99]]])), -32602)
         XCTAssertEqual(h.errorCode("run/start", with(["steps": 5, "model": "m2"])), -32602, "input width 3 vs 2")
         XCTAssertEqual(h.errorCode("run/start", with(["steps": 5, "events": ["rate": 0]])), -32602)
         // 64 samples in batches of 16: 2 epochs are 8 steps.
@@ -232,8 +264,9 @@ final class RunMethodsTests: XCTestCase {
         let h = try harness(models: 3, configuration: configuration)
         let a = try start(h, model: "m1", steps: 300, pipeline: ["batchSize": 16, "faults": ["delayMs": 1]])
         let b = try start(h, model: "m2", steps: 300, pipeline: ["batchSize": 16, "faults": ["delayMs": 1]])
-        XCTAssertEqual(h.errorCode("run/start", ["model": "m1", "dataset": "d1", "optimizer": ["kind": "sgd"], "steps": 1]), -31002,
-                       "the limit comes first")
+        XCTAssertEqual(
+            h.errorCode("run/start", ["model": "m1", "dataset": "d1", "optimizer": ["kind": "sgd"], "steps": 1]), -31002,
+            "the limit comes first")
         let statusA = try h.call("run/status", ["run": .string(a)]), statusB = try h.call("run/status", ["run": .string(b)])
         XCTAssertEqual(statusA["active"], true)
         XCTAssertEqual(statusB["active"], true)
@@ -243,7 +276,8 @@ final class RunMethodsTests: XCTestCase {
         XCTAssertEqual(try h.call("run/history", ["run": .string(b)])["totalSteps"], 300)
         // A model trained by a running run cannot be trained by another.
         let c = try start(h, model: "m3", steps: 1_000_000, pipeline: ["batchSize": 16, "faults": ["delayMs": 1]])
-        XCTAssertEqual(h.errorCode("run/start", ["model": "m3", "dataset": "d1", "optimizer": ["kind": "sgd"], "steps": 1]), -31003)
+        XCTAssertEqual(
+            h.errorCode("run/start", ["model": "m3", "dataset": "d1", "optimizer": ["kind": "sgd"], "steps": 1]), -31003)
         XCTAssertEqual(h.errorCode("model/dispose", ["model": "m3"]), -31003)
         try h.call("run/stop", ["run": .string(c)])
         let list = try XCTUnwrap(try h.call("run/list")["runs"]?.arrayValue)

@@ -19,9 +19,13 @@ final class RunPauseAtStepTests: XCTestCase {
     }
 
     private func start(_ h: ServerHarness, model: String = "m1", steps: Int) throws -> String {
-        let status = try h.call("run/start", ["model": .string(model), "dataset": "d1", "optimizer": ["kind": "adam", "lr": 0.05],
-                                              "pipeline": ["batchSize": 16], "steps": .int(steps), "seed": 7,
-                                              "events": ["rate": 100]])
+        let status = try h.call(
+            "run/start",
+            [
+                "model": .string(model), "dataset": "d1", "optimizer": ["kind": "adam", "lr": 0.05],
+                "pipeline": ["batchSize": 16], "steps": .int(steps), "seed": 7,
+                "events": ["rate": 100],
+            ])
         return try XCTUnwrap(status["run"]?.stringValue)
     }
 
@@ -145,8 +149,9 @@ final class RunPauseAtStepTests: XCTestCase {
         XCTAssertEqual(stopped["step"], .int(p), "stopped while paused: no further step")
         let answer = h.waitForAnswer(pending)
         XCTAssertEqual(answer["error"]?["code"], -31003)
-        XCTAssertTrue(errorMessage(answer).contains("finished (stopped) at step \(p) before reaching atStep 3000"),
-                      errorMessage(answer))
+        XCTAssertTrue(
+            errorMessage(answer).contains("finished (stopped) at step \(p) before reaching atStep 3000"),
+            errorMessage(answer))
     }
 
     func testCancellingWithdrawsTheStopPointAndTheRunCompletes() throws {
@@ -186,8 +191,9 @@ final class RunPauseAtStepTests: XCTestCase {
         let resumed = h.answer("run/resume", ["run": .string(run)], timeout: 10)
         XCTAssertNil(resumed["error"], "\(resumed)")
         let state = resumed["result"]?["state"]?.stringValue, step = resumed["result"]?["step"]
-        XCTAssertTrue((state == "running" && step == .int(p)) || (state == "paused" && step == .int(p + 1)),
-                      "seen running before its step, or paused again after it: \(resumed)")
+        XCTAssertTrue(
+            (state == "running" && step == .int(p)) || (state == "paused" && step == .int(p + 1)),
+            "seen running before its step, or paused again after it: \(resumed)")
         XCTAssertEqual(h.waitForAnswer(pending)["result"]?["step"], .int(p + 1))
         try h.call("run/stop", ["run": .string(run)])
     }

@@ -23,11 +23,15 @@ final class TrainedConditionsTests: XCTestCase {
     }
 
     /// Starts a run on m1/d1, waits for it to end, and returns its id and its losses in step order.
-    private func train(_ h: ServerHarness, optimizer: JSON, pipeline: JSON, steps: Int) throws -> (run: String, losses: [Double]) {
-        let run = try XCTUnwrap(try h.call("run/start", [
-            "model": "m1", "dataset": "d1", "optimizer": optimizer, "pipeline": pipeline, "steps": .int(steps),
-            "precision": "double", "seed": 5,
-        ])["run"]?.stringValue)
+    private func train(_ h: ServerHarness, optimizer: JSON, pipeline: JSON, steps: Int) throws -> (run: String, losses: [Double])
+    {
+        let run = try XCTUnwrap(
+            try h.call(
+                "run/start",
+                [
+                    "model": "m1", "dataset": "d1", "optimizer": optimizer, "pipeline": pipeline, "steps": .int(steps),
+                    "precision": "double", "seed": 5,
+                ])["run"]?.stringValue)
         _ = waitForFinish(h, run: run)
         return (run, try losses(h, run))
     }
@@ -52,7 +56,8 @@ final class TrainedConditionsTests: XCTestCase {
     }
 
     private func lambdaMax(_ h: ServerHarness) throws -> Double {
-        let eigen = try h.call("curvature/eigen", ["model": "m1", "dataset": "d1", "largest": 1, "smallest": 0, "precision": "double"])
+        let eigen = try h.call(
+            "curvature/eigen", ["model": "m1", "dataset": "d1", "largest": 1, "smallest": 0, "precision": "double"])
         return try XCTUnwrap(eigen["largest"]?[0]?["value"]?.doubleValue)
     }
 
@@ -63,13 +68,24 @@ final class TrainedConditionsTests: XCTestCase {
     /// descent at lr = 1/λ_max converges to it.
     func testLogisticRegressionTrainedToConvergenceIsALocalMinimum() throws {
         let h = ServerHarness()
-        _ = try h.call("dataset/generate", ["kind": "gaussianMixture", "classes": 3, "dimensions": 2, "samples": 300,
-                                            "separation": 2, "seed": 11])
-        _ = try h.call("model/create", ["spec": ["input": 2, "layers": [["kind": "dense", "units": 3]],
-                                                 "loss": "softmaxCrossEntropy", "seed": 1]])
+        _ = try h.call(
+            "dataset/generate",
+            [
+                "kind": "gaussianMixture", "classes": 3, "dimensions": 2, "samples": 300,
+                "separation": 2, "seed": 11,
+            ])
+        _ = try h.call(
+            "model/create",
+            [
+                "spec": [
+                    "input": 2, "layers": [["kind": "dense", "units": 3]],
+                    "loss": "softmaxCrossEntropy", "seed": 1,
+                ]
+            ])
         let top = try lambdaMax(h)
-        let trained = try train(h, optimizer: ["kind": "sgd", "lr": .double(1 / top)],
-                                pipeline: ["batchSize": 300, "shuffle": false], steps: 400)
+        let trained = try train(
+            h, optimizer: ["kind": "sgd", "lr": .double(1 / top)],
+            pipeline: ["batchSize": 300, "shuffle": false], steps: 400)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "localMinimum")
         XCTAssertEqual(item(diagnosis, "gradNorm")?["holds"], true, "the gradient is small: converged")
@@ -81,10 +97,13 @@ final class TrainedConditionsTests: XCTestCase {
     func testSaturatedSigmoidNetworkIsAPlateau() throws {
         let h = ServerHarness()
         _ = try h.call("dataset/generate", ["kind": "xor", "samples": 200, "noise": 0.05, "labels": "binary", "seed": 2])
-        let saturated: (Int) -> JSON = { ["kind": "dense", "units": .int($0), "activation": "sigmoid", "init": ["kind": "normal", "std": 50]] }
+        let saturated: (Int) -> JSON = {
+            ["kind": "dense", "units": .int($0), "activation": "sigmoid", "init": ["kind": "normal", "std": 50]]
+        }
         _ = try h.call("model/create", ["spec": ["input": 2, "layers": [saturated(8), saturated(1)], "loss": "mse", "seed": 4]])
-        let trained = try train(h, optimizer: ["kind": "sgd", "lr": 0.5], pipeline: ["batchSize": 200, "shuffle": false],
-                                steps: 300)
+        let trained = try train(
+            h, optimizer: ["kind": "sgd", "lr": 0.5], pipeline: ["batchSize": 200, "shuffle": false],
+            steps: 300)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "plateau")
         let first = try XCTUnwrap(trained.losses.first), last = try XCTUnwrap(trained.losses.last)
@@ -97,11 +116,18 @@ final class TrainedConditionsTests: XCTestCase {
     func testLearningRateAboveTwoOverLambdaMaxDiverges() throws {
         let h = ServerHarness()
         _ = try h.call("dataset/generate", ["kind": "deepLinear", "inputs": 4, "outputs": 2, "samples": 128, "seed": 3])
-        _ = try h.call("model/create", ["spec": ["input": 4, "layers": [["kind": "dense", "units": 2, "bias": false]],
-                                                 "loss": "mse", "seed": 2]])
+        _ = try h.call(
+            "model/create",
+            [
+                "spec": [
+                    "input": 4, "layers": [["kind": "dense", "units": 2, "bias": false]],
+                    "loss": "mse", "seed": 2,
+                ]
+            ])
         let top = try lambdaMax(h)
-        let trained = try train(h, optimizer: ["kind": "sgd", "lr": .double(3 / top)],
-                                pipeline: ["batchSize": 128, "shuffle": false], steps: 200)
+        let trained = try train(
+            h, optimizer: ["kind": "sgd", "lr": .double(3 / top)],
+            pipeline: ["batchSize": 128, "shuffle": false], steps: 200)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertTrue(["diverging", "noisyOrIllConditioned"].contains(diagnosis["verdict"]?.stringValue ?? ""), "\(diagnosis)")
         // |1 − 3| = 2 per step along the top eigenvector: the loss grows by orders of magnitude.
@@ -110,10 +136,15 @@ final class TrainedConditionsTests: XCTestCase {
 
     private func healthyRun(_ h: ServerHarness) throws {
         _ = try h.call("dataset/generate", ["kind": "teacherStudent", "inputs": 4, "hidden": 8, "samples": 256, "seed": 9])
-        _ = try h.call("model/create", ["spec": [
-            "input": 4, "layers": [["kind": "dense", "units": 16, "activation": "tanh"], ["kind": "dense", "units": 1]],
-            "loss": "mse", "seed": 6,
-        ]])
+        _ = try h.call(
+            "model/create",
+            [
+                "spec": [
+                    "input": 4,
+                    "layers": [["kind": "dense", "units": 16, "activation": "tanh"], ["kind": "dense", "units": 1]],
+                    "loss": "mse", "seed": 6,
+                ]
+            ])
     }
 
     func testHealthyAdamRunIsProgressing() throws {
@@ -128,8 +159,9 @@ final class TrainedConditionsTests: XCTestCase {
     func testHealthyRunWithSlowDataIsADataPipelineStall() throws {
         let h = ServerHarness()
         try healthyRun(h)
-        let trained = try train(h, optimizer: ["kind": "adam", "lr": 0.01],
-                                pipeline: ["batchSize": 32, "faults": ["delayMs": 5]], steps: 100)
+        let trained = try train(
+            h, optimizer: ["kind": "adam", "lr": 0.01],
+            pipeline: ["batchSize": 32, "faults": ["delayMs": 5]], steps: 100)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "dataPipelineStall")
         XCTAssertEqual(item(diagnosis, "dataWaitShare")?["holds"], true, "5 ms waits beside ~0.1 ms steps")
@@ -138,8 +170,9 @@ final class TrainedConditionsTests: XCTestCase {
     func testHealthyRunFedOneBatchAgainIsADataPipelineStall() throws {
         let h = ServerHarness()
         try healthyRun(h)
-        let trained = try train(h, optimizer: ["kind": "adam", "lr": 0.01],
-                                pipeline: ["batchSize": 32, "faults": ["repeatBatch": true]], steps: 100)
+        let trained = try train(
+            h, optimizer: ["kind": "adam", "lr": 0.01],
+            pipeline: ["batchSize": 32, "faults": ["repeatBatch": true]], steps: 100)
         let diagnosis = try diagnose(h, trained.run)
         XCTAssertEqual(diagnosis["verdict"], "dataPipelineStall")
         XCTAssertEqual(item(diagnosis, "repeatedBatchShare")?["holds"], true, "the same batch again and again")
@@ -156,13 +189,19 @@ final class PausedRunEscapeTests: XCTestCase {
     func testEscapeAppliedToAPausedRunIsWhereTheRunResumes() throws {
         let h = ServerHarness()
         _ = try h.call("dataset/generate", ["kind": "deepLinear", "inputs": 4, "outputs": 2, "samples": 256, "seed": 7])
-        let layer: (Int) -> JSON = { ["kind": "dense", "units": .int($0), "bias": false, "init": ["kind": "normal", "std": 1e-6]] }
-        _ = try h.call("model/create", ["spec": ["input": 4, "layers": [layer(4), layer(4), layer(2)], "loss": "mse", "seed": 3]])
+        let layer: (Int) -> JSON = {
+            ["kind": "dense", "units": .int($0), "bias": false, "init": ["kind": "normal", "std": 1e-6]]
+        }
+        _ = try h.call(
+            "model/create", ["spec": ["input": 4, "layers": [layer(4), layer(4), layer(2)], "loss": "mse", "seed": 3]])
         let steps = 3000
-        let run = try XCTUnwrap(try h.call("run/start", [
-            "model": "m1", "dataset": "d1", "optimizer": ["kind": "sgd", "lr": 0.02],
-            "pipeline": ["batchSize": 256, "shuffle": false], "steps": .int(steps), "precision": "double",
-        ])["run"]?.stringValue)
+        let run = try XCTUnwrap(
+            try h.call(
+                "run/start",
+                [
+                    "model": "m1", "dataset": "d1", "optimizer": ["kind": "sgd", "lr": 0.02],
+                    "pipeline": ["batchSize": 256, "shuffle": false], "steps": .int(steps), "precision": "double",
+                ])["run"]?.stringValue)
         let deadline = Date().addingTimeInterval(30)
         while try status(h, run)["step"]?.int64Value ?? 0 < 100, Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
         let paused = try h.call("run/pause", ["run": .string(run)])
@@ -203,13 +242,18 @@ final class PausedRunEscapeTests: XCTestCase {
     func testEscapeIsRefusedWhileTheRunTrains() throws {
         let h = ServerHarness()
         _ = try h.call("dataset/generate", ["kind": "deepLinear", "inputs": 4, "outputs": 2, "samples": 64, "seed": 7])
-        _ = try h.call("model/create", ["spec": ["input": 4, "layers": [["kind": "dense", "units": 2]], "loss": "mse", "seed": 3]])
-        let run = try XCTUnwrap(try h.call("run/start", [
-            "model": "m1", "dataset": "d1", "optimizer": ["kind": "sgd", "lr": 0.01],
-            "pipeline": ["batchSize": 64, "faults": ["delayMs": 2]], "steps": 100_000,
-        ])["run"]?.stringValue)
+        _ = try h.call(
+            "model/create", ["spec": ["input": 4, "layers": [["kind": "dense", "units": 2]], "loss": "mse", "seed": 3]])
+        let run = try XCTUnwrap(
+            try h.call(
+                "run/start",
+                [
+                    "model": "m1", "dataset": "d1", "optimizer": ["kind": "sgd", "lr": 0.01],
+                    "pipeline": ["batchSize": 64, "faults": ["delayMs": 2]], "steps": 100_000,
+                ])["run"]?.stringValue)
         XCTAssertEqual(h.errorCode("escape/probe", ["model": "m1", "dataset": "d1", "apply": true]), -31003)
-        XCTAssertNotNil(try h.call("escape/probe", ["model": "m1", "dataset": "d1"])["applied"], "probing without apply is allowed")
+        XCTAssertNotNil(
+            try h.call("escape/probe", ["model": "m1", "dataset": "d1"])["applied"], "probing without apply is allowed")
         _ = try h.call("run/stop", ["run": .string(run)])
     }
 }

@@ -14,21 +14,21 @@ final class NamedThreadTests: XCTestCase {
 
     func testAThreadCarriesTheFirst15BytesOfItsNameWhereTheOSShowsIt() throws {
         #if os(Linux)
-        let release = Atomic<Bool>(false), started = Atomic<Int>(0)
-        for name in ["saddle.run.r0a9x3k2m1q8z", "curvature/eigen"] {
-            NamedThread.start(name: name) {
-                started.add(1, ordering: .relaxed)
-                while !release.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.001) }
+            let release = Atomic<Bool>(false), started = Atomic<Int>(0)
+            for name in ["saddle.run.r0a9x3k2m1q8z", "curvature/eigen"] {
+                NamedThread.start(name: name) {
+                    started.add(1, ordering: .relaxed)
+                    while !release.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.001) }
+                }
             }
-        }
-        defer { release.store(true, ordering: .releasing) }
-        let deadline = Date().addingTimeInterval(5)
-        while started.load(ordering: .relaxed) < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
-        let names = try osThreadNames()
-        XCTAssertTrue(names.contains("saddle.run.r0a9"), "\(names)")
-        XCTAssertTrue(names.contains("curvature/eigen"), "\(names)")
+            defer { release.store(true, ordering: .releasing) }
+            let deadline = Date().addingTimeInterval(5)
+            while started.load(ordering: .relaxed) < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
+            let names = try osThreadNames()
+            XCTAssertTrue(names.contains("saddle.run.r0a9"), "\(names)")
+            XCTAssertTrue(names.contains("curvature/eigen"), "\(names)")
         #else
-        throw XCTSkip("thread names are read from Linux's /proc")
+            throw XCTSkip("thread names are read from Linux's /proc")
         #endif
     }
 

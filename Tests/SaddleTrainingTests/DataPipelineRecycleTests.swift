@@ -9,8 +9,9 @@ import XCTest
 final class DataPipelineRecycleTests: XCTestCase {
     /// 11 samples of width 3 (input row i is 3i, 3i+1, 3i+2), labels i % 4; batches of 4 leave a last batch of 3.
     private func source() -> InMemorySource<Float> {
-        InMemorySource(inputs: (0..<33).map(Float.init), inputWidth: 3, targets: .classes((0..<11).map { Int32($0 % 4) }),
-                       classCount: 4)
+        InMemorySource(
+            inputs: (0..<33).map(Float.init), inputWidth: 3, targets: .classes((0..<11).map { Int32($0 % 4) }),
+            classCount: 4)
     }
 
     private func labels(_ b: Batch<Float>) -> [Int32] {

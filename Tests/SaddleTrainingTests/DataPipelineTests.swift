@@ -29,7 +29,8 @@ final class DataPipelineTests: XCTestCase {
 
     func testShuffleIsASeededPermutationPerEpochWhateverTheWorkerCount() throws {
         let one = try take(pipeline(samples: 20, PipelineConfig(batchSize: 4, workers: 1), seed: 9), 15).map(\.indices)
-        let three = try take(pipeline(samples: 20, PipelineConfig(batchSize: 4, prefetch: 2, workers: 3), seed: 9), 15).map(\.indices)
+        let three = try take(pipeline(samples: 20, PipelineConfig(batchSize: 4, prefetch: 2, workers: 3), seed: 9), 15).map(
+            \.indices)
         XCTAssertEqual(one, three, "order must not depend on the worker count")
         let other = try take(pipeline(samples: 20, PipelineConfig(batchSize: 4), seed: 10), 15).map(\.indices)
         XCTAssertNotEqual(one, other, "a different seed gives a different order")
@@ -71,7 +72,8 @@ final class DataPipelineTests: XCTestCase {
         let plan = BatchPlan(config: config, sampleCount: 10, batchesPerEpoch: 5, seed: 3, classCount: nil)
         let delays = (0..<50).map(plan.delay)
         XCTAssertTrue(delays.allSatisfy { (0.005..<0.02).contains($0) })
-        XCTAssertEqual(delays, (0..<50).map(BatchPlan(config: config, sampleCount: 10, batchesPerEpoch: 5, seed: 3, classCount: nil).delay))
+        XCTAssertEqual(
+            delays, (0..<50).map(BatchPlan(config: config, sampleCount: 10, batchesPerEpoch: 5, seed: 3, classCount: nil).delay))
         XCTAssertGreaterThan(Set(delays).count, 45, "delays vary per batch")
         let batches = try take(pipeline(config, seed: 3), 4)
         for b in batches { XCTAssertGreaterThanOrEqual(b.loadSeconds, delays[b.number], "batch \(b.number)") }
@@ -97,8 +99,11 @@ final class DataPipelineTests: XCTestCase {
         // 2000 labels, each replaced with probability 0.3 by a uniform class among 10, so it actually
         // changes with probability 0.3 · 0.9 = 0.27; binomial sd = √(0.27·0.73/2000) ≈ 0.0099, allow 4 sd.
         let source = labelledSource(samples: 2000, classes: 10)
-        let p = try DataPipeline(source: source, config: PipelineConfig(batchSize: 100, shuffle: false,
-                                 faults: FaultInjection(corruptLabels: 0.3)), seed: 5)
+        let p = try DataPipeline(
+            source: source,
+            config: PipelineConfig(
+                batchSize: 100, shuffle: false,
+                faults: FaultInjection(corruptLabels: 0.3)), seed: 5)
         var changed = 0
         for b in try take(p, 20) {
             guard case .classes(let labels) = b.batch.targets else { return XCTFail("class targets expected") }
@@ -150,16 +155,23 @@ final class DataPipelineTests: XCTestCase {
     }
 
     func testDecodingFaultsFromJSON() throws {
-        let json = try JSON.parse(#"""
+        let json = try JSON.parse(
+            #"""
             {"batchSize":16,"shuffle":false,"prefetch":2,"workers":2,"faults":{"delayMs":20,"randomDelayMs":[5,10],
              "stallEvery":100,"stallMs":2000,"repeatBatch":true,"corruptLabels":0.25,"workerDiesAfter":50}}
             """#)
         let c = try PipelineConfig(from: JSONReader(json))
-        XCTAssertEqual(c, PipelineConfig(batchSize: 16, shuffle: false, prefetch: 2, workers: 2, faults: FaultInjection(
-            delaySeconds: 0.02, randomDelaySeconds: 0.005...0.01, stallEvery: 100, stallSeconds: 2, repeatBatch: true,
-            corruptLabels: 0.25, workerDiesAfter: 50)))
+        XCTAssertEqual(
+            c,
+            PipelineConfig(
+                batchSize: 16, shuffle: false, prefetch: 2, workers: 2,
+                faults: FaultInjection(
+                    delaySeconds: 0.02, randomDelaySeconds: 0.005...0.01, stallEvery: 100, stallSeconds: 2, repeatBatch: true,
+                    corruptLabels: 0.25, workerDiesAfter: 50)))
         XCTAssertEqual(try PipelineConfig(from: JSONReader(c.json)), c)
-        XCTAssertThrowsError(try PipelineConfig(from: JSONReader(["batchSize": 4, "faults": ["corruptLabels": 1.5]], path: "params.data"))) {
+        XCTAssertThrowsError(
+            try PipelineConfig(from: JSONReader(["batchSize": 4, "faults": ["corruptLabels": 1.5]], path: "params.data"))
+        ) {
             XCTAssertEqual("\($0)", "`params.data.faults.corruptLabels` must be at most 1.0, got 1.5")
         }
         XCTAssertThrowsError(try PipelineConfig(from: JSONReader(["batchSize": 4, "faults": ["stallEvery": 3]], path: "p"))) {

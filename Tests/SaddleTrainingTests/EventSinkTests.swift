@@ -37,11 +37,13 @@ final class EventSinkTests: XCTestCase {
         // that accounts exactly for the rest.
         let store = try RunStore(path: ":memory:")
         let sink = EventSink(capacity: 8)
-        let pipeline = try DataPipeline(source: labelledSource(samples: 64, classes: 4), config: PipelineConfig(batchSize: 8),
-                                        seed: 1)
-        let run = TrainingRun(id: "s", parameters: Quadratic.p0, gradient: Quadratic.function(), pipeline: pipeline,
-                              optimizer: OptimizerConfig(kind: .sgd, lr: 0.01), length: .steps(2000), seed: 0, store: store,
-                              sink: sink)
+        let pipeline = try DataPipeline(
+            source: labelledSource(samples: 64, classes: 4), config: PipelineConfig(batchSize: 8),
+            seed: 1)
+        let run = TrainingRun(
+            id: "s", parameters: Quadratic.p0, gradient: Quadratic.function(), pipeline: pipeline,
+            optimizer: OptimizerConfig(kind: .sgd, lr: 0.01), length: .steps(2000), seed: 0, store: store,
+            sink: sink)
         let consumed = Guarded<(steps: [Int], dropped: Int, finished: RunFinished?)>(([], 0, nil))
         let done = DispatchSemaphore(value: 0)
         Thread {

@@ -17,19 +17,23 @@ final class OptimizerTests: XCTestCase {
         return p
     }
 
-    private func config(_ kind: OptimizerKind, lr: Double, _ edit: (inout OptimizerConfig) -> Void = { _ in }) -> OptimizerConfig {
+    private func config(_ kind: OptimizerKind, lr: Double, _ edit: (inout OptimizerConfig) -> Void = { _ in }) -> OptimizerConfig
+    {
         var c = OptimizerConfig(kind: kind, lr: lr)
         edit(&c)
         return c
     }
 
     func testSGDWithCoupledWeightDecay() {
-        assertClose(run(config(.sgd, lr: 0.1) { $0.weightDecay = 0.01 }),
-                    [0.990545299, -1.858960648, 0.2801460995], tolerance: 1e-12, "sgd")
+        assertClose(
+            run(config(.sgd, lr: 0.1) { $0.weightDecay = 0.01 }),
+            [0.990545299, -1.858960648, 0.2801460995], tolerance: 1e-12, "sgd")
     }
 
     func testHeavyBallMomentumWithDampening() {
-        let c = config(.momentum, lr: 0.1) { $0.momentum = 0.9; $0.dampening = 0.1; $0.weightDecay = 0.01 }
+        let c = config(.momentum, lr: 0.1) {
+            $0.momentum = 0.9; $0.dampening = 0.1; $0.weightDecay = 0.01
+        }
         assertClose(run(c), [0.98513349219, -1.7448417248800001, 0.08592424059499998], tolerance: 1e-12, "momentum")
     }
 
@@ -38,27 +42,34 @@ final class OptimizerTests: XCTestCase {
     }
 
     func testAdamCoupledDecay() {
-        assertClose(run(config(.adam, lr: 0.1) { $0.weightDecay = 0.01 }),
-                    [0.9995667644847467, -1.7034118136991332, 0.21061747299951705], tolerance: 1e-12)
+        assertClose(
+            run(config(.adam, lr: 0.1) { $0.weightDecay = 0.01 }),
+            [0.9995667644847467, -1.7034118136991332, 0.21061747299951705], tolerance: 1e-12)
     }
 
     func testAdamWDecoupledDecay() {
-        assertClose(run(config(.adamw, lr: 0.1) { $0.weightDecay = 0.1 }),
-                    [0.9235627373965998, -1.6485726743491549, 0.19982483001227658], tolerance: 1e-12)
+        assertClose(
+            run(config(.adamw, lr: 0.1) { $0.weightDecay = 0.1 }),
+            [0.9235627373965998, -1.6485726743491549, 0.19982483001227658], tolerance: 1e-12)
     }
 
     func testRMSprop() {
-        assertClose(run(config(.rmsprop, lr: 0.01)), [0.9922237620694374, -1.7852737581392941, 0.302517924823733],
-                    tolerance: 1e-12)
+        assertClose(
+            run(config(.rmsprop, lr: 0.01)), [0.9922237620694374, -1.7852737581392941, 0.302517924823733],
+            tolerance: 1e-12)
     }
 
     func testRMSpropCenteredWithMomentumAndDecay() {
-        let c = config(.rmsprop, lr: 0.01) { $0.momentum = 0.5; $0.centered = true; $0.weightDecay = 0.01 }
+        let c = config(.rmsprop, lr: 0.01) {
+            $0.momentum = 0.5; $0.centered = true; $0.weightDecay = 0.01
+        }
         assertClose(run(c), [0.9619775418516271, -1.6794465080487255, 0.20707551101274485], tolerance: 1e-12)
     }
 
     func testAdagradWithDecayAndInitialAccumulator() {
-        let c = config(.adagrad, lr: 0.1) { $0.lrDecay = 0.1; $0.weightDecay = 0.01; $0.initialAccumulatorValue = 0.1 }
+        let c = config(.adagrad, lr: 0.1) {
+            $0.lrDecay = 0.1; $0.weightDecay = 0.01; $0.initialAccumulatorValue = 0.1
+        }
         assertClose(run(c), [0.9717118818214409, -1.8232759767472997, 0.3197173582025788], tolerance: 1e-12)
     }
 
@@ -138,7 +149,8 @@ final class OptimizerTests: XCTestCase {
 
     func testDecodesTheDocumentedExample() throws {
         let json = try JSON.parse(
-            #"{"kind":"adam","lr":0.001,"betas":[0.9,0.999],"eps":1e-8,"weightDecay":0,"clipNorm":1.0,"schedule":{"kind":"cosine","steps":1000,"warmup":100},"noise":{"std":0.01}}"#)
+            #"{"kind":"adam","lr":0.001,"betas":[0.9,0.999],"eps":1e-8,"weightDecay":0,"clipNorm":1.0,"schedule":{"kind":"cosine","steps":1000,"warmup":100},"noise":{"std":0.01}}"#
+        )
         let c = try OptimizerConfig(from: JSONReader(json, path: "params.optimizer"))
         XCTAssertEqual(c.kind, .adam)
         XCTAssertEqual(c.lr, 0.001)
@@ -170,14 +182,20 @@ final class OptimizerTests: XCTestCase {
                 return "no error"
             } catch { return error.description }
         }
-        XCTAssertEqual(message(["kind": "adam", "betas": [0.9, "x"]]),
-                       "`params.optimizer.betas[1]` must be a number, got the string \"x\"")
-        XCTAssertEqual(message(["kind": "adam", "momentum": 0.9]),
-                       "`params.optimizer.momentum` is not a known field; expected one of: betas, clipNorm, eps, kind, lr, noise, schedule, weightDecay")
-        XCTAssertEqual(message(["kind": "lbfgs"]),
-                       "`params.optimizer.kind` must be one of \"sgd\", \"momentum\", \"nesterov\", \"adam\", \"adamw\", \"rmsprop\", \"adagrad\", got \"lbfgs\"")
-        XCTAssertEqual(message(["kind": "sgd", "schedule": ["kind": "cosine"]]),
-                       "`params.optimizer.schedule.steps` is required: give an integer")
+        XCTAssertEqual(
+            message(["kind": "adam", "betas": [0.9, "x"]]),
+            "`params.optimizer.betas[1]` must be a number, got the string \"x\"")
+        XCTAssertEqual(
+            message(["kind": "adam", "momentum": 0.9]),
+            "`params.optimizer.momentum` is not a known field; expected one of: betas, clipNorm, eps, kind, lr, noise, schedule, weightDecay"
+        )
+        XCTAssertEqual(
+            message(["kind": "lbfgs"]),
+            "`params.optimizer.kind` must be one of \"sgd\", \"momentum\", \"nesterov\", \"adam\", \"adamw\", \"rmsprop\", \"adagrad\", got \"lbfgs\""
+        )
+        XCTAssertEqual(
+            message(["kind": "sgd", "schedule": ["kind": "cosine"]]),
+            "`params.optimizer.schedule.steps` is required: give an integer")
         XCTAssertEqual(message(["kind": "sgd", "lr": -1]), "`params.optimizer.lr` must be at least 0.0, got -1.0")
     }
 }

@@ -37,7 +37,7 @@ final class RunStoreMigrationTests: XCTestCase {
             sqlite3_close(db)
         }
         guard sqlite3_open(file, &db) == SQLITE_OK, sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nil) == SQLITE_OK,
-              sqlite3_step(stmt) == SQLITE_ROW
+            sqlite3_step(stmt) == SQLITE_ROW
         else { return -1 }
         return sqlite3_column_int(stmt, 0)
     }
@@ -55,7 +55,9 @@ final class RunStoreMigrationTests: XCTestCase {
                 rows.append("('r1', \(rank), \(s), \(s / 50), \(loss), \(grad), 0.1, 0.001, 0.002, 500.0, 'f\(s)', \(hist))")
             }
         }
-        sql(file, """
+        sql(
+            file,
+            """
             PRAGMA journal_mode = WAL;
             BEGIN; \(FrozenSchemas.v1)
             INSERT INTO runs VALUES ('r1', 'old', 'ingested', 'running', '{"source":"run/ingest"}', 1.0, 2.0, NULL, NULL);
@@ -120,8 +122,9 @@ final class RunStoreMigrationTests: XCTestCase {
         try store.createRun(id: "d", name: "ddp", kind: .ingested, config: .null)
         // Rank 1 of 2: all-reduce waits 0.01·(s+1) s; step 5 reports none.
         var events = (0..<10).map {
-            StepEvent(runId: "d", rank: 1, step: $0, loss: 1, computeSeconds: 0.1,
-                      allreduceSeconds: 0.01 * Double($0 + 1), worldSize: 2)
+            StepEvent(
+                runId: "d", rank: 1, step: $0, loss: 1, computeSeconds: 0.1,
+                allreduceSeconds: 0.01 * Double($0 + 1), worldSize: 2)
         }
         events[5].allreduceSeconds = nil
         events.append(StepEvent(runId: "d", rank: 0, step: 0, loss: 1))

@@ -20,9 +20,10 @@ final class RunStoreTests: XCTestCase {
     private func path(_ name: String = "runs.sqlite") -> String { directory.appendingPathComponent(name).path }
 
     private func event(_ step: Int, loss: Double, run: String = "r1", rank: Int = 0) -> StepEvent {
-        StepEvent(runId: run, rank: rank, step: step, epoch: step / 10, loss: loss, gradNorm: 0.5 * loss, lr: 0.1,
-                  dataWaitSeconds: 0.001, computeSeconds: 0.002, samplesPerSecond: 1000, fingerprint: "00000000000000ff",
-                  labelHistogram: [1, 2, 3])
+        StepEvent(
+            runId: run, rank: rank, step: step, epoch: step / 10, loss: loss, gradNorm: 0.5 * loss, lr: 0.1,
+            dataWaitSeconds: 0.001, computeSeconds: 0.002, samplesPerSecond: 1000, fingerprint: "00000000000000ff",
+            labelHistogram: [1, 2, 3])
     }
 
     /// The ranks of a run by a loose index scan, and each rank's first and last steps by range reads.
@@ -134,7 +135,10 @@ final class RunStoreTests: XCTestCase {
         sqlite3_close(db)
         XCTAssertThrowsError(try RunStore(path: file)) { error in
             XCTAssertEqual(error as? StoreError, .newerSchema(path: file, found: 7, supported: 3))
-            XCTAssertEqual("\(error)", "store at \(file) has schema version 7; this saddled supports up to 3 — upgrade saddled or pass a different --store")
+            XCTAssertEqual(
+                "\(error)",
+                "store at \(file) has schema version 7; this saddled supports up to 3 — upgrade saddled or pass a different --store"
+            )
         }
     }
 
@@ -154,7 +158,8 @@ final class RunStoreTests: XCTestCase {
         let file = path()
         var db: OpaquePointer?
         XCTAssertEqual(sqlite3_open(file, &db), SQLITE_OK)
-        XCTAssertEqual(sqlite3_exec(db, "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('mine')", nil, nil, nil), SQLITE_OK)
+        XCTAssertEqual(
+            sqlite3_exec(db, "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('mine')", nil, nil, nil), SQLITE_OK)
         sqlite3_close(db)
         XCTAssertThrowsError(try RunStore(path: file)) {
             XCTAssertEqual($0 as? StoreError, .corrupt(path: file, detail: "schema version 0 with tables notes"))
@@ -201,10 +206,12 @@ final class RunStoreTests: XCTestCase {
     }
 
     func testDefaultPathPolicy() {
-        XCTAssertEqual(defaultRunStorePath(environment: ["XDG_STATE_HOME": "/x/state", "HOME": "/home/u"]),
-                       "/x/state/saddle/runs.sqlite")
-        XCTAssertEqual(defaultRunStorePath(environment: ["XDG_STATE_HOME": "relative", "HOME": "/home/u"]),
-                       "/home/u/.local/state/saddle/runs.sqlite", "relative XDG paths are ignored")
+        XCTAssertEqual(
+            defaultRunStorePath(environment: ["XDG_STATE_HOME": "/x/state", "HOME": "/home/u"]),
+            "/x/state/saddle/runs.sqlite")
+        XCTAssertEqual(
+            defaultRunStorePath(environment: ["XDG_STATE_HOME": "relative", "HOME": "/home/u"]),
+            "/home/u/.local/state/saddle/runs.sqlite", "relative XDG paths are ignored")
         XCTAssertEqual(defaultRunStorePath(environment: ["HOME": "/home/u"]), "/home/u/.local/state/saddle/runs.sqlite")
     }
 

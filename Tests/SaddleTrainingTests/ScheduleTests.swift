@@ -30,7 +30,8 @@ final class ScheduleTests: XCTestCase {
     }
 
     func testDecoding() throws {
-        let s = try ScheduleConfig(from: JSONReader(["kind": "warmRestarts", "period": 5, "periodMultiplier": 2, "minLr": 0.001, "warmup": 3]))
+        let s = try ScheduleConfig(
+            from: JSONReader(["kind": "warmRestarts", "period": 5, "periodMultiplier": 2, "minLr": 0.001, "warmup": 3]))
         XCTAssertEqual(s, ScheduleConfig(.warmRestarts(period: 5, periodMultiplier: 2, minLr: 0.001), warmup: 3))
         XCTAssertEqual(try ScheduleConfig(from: JSONReader(s.json)), s)
         XCTAssertThrowsError(try ScheduleConfig(from: JSONReader(["kind": "step", "stepSize": 0], path: "s"))) {

@@ -36,7 +36,7 @@ final class StepCountTests: XCTestCase {
             sqlite3_close(db)
         }
         guard sqlite3_open(path, &db) == SQLITE_OK, sqlite3_prepare_v2(db, query, -1, &stmt, nil) == SQLITE_OK,
-              sqlite3_step(stmt) == SQLITE_ROW
+            sqlite3_step(stmt) == SQLITE_ROW
         else { return nil }
         return Int(sqlite3_column_int64(stmt, 0))
     }
@@ -60,8 +60,10 @@ final class StepCountTests: XCTestCase {
     }
 
     /// The asserted count, the stored column and the rows themselves agree exactly.
-    private func assertCount(_ store: RunStore, _ path: String, _ run: String, _ expected: Int,
-                             file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertCount(
+        _ store: RunStore, _ path: String, _ run: String, _ expected: Int,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         XCTAssertEqual(try store.stepCount(runId: run), expected, "stepCount of \(run)", file: file, line: line)
         XCTAssertEqual(rows(path, run), expected, "rows of \(run)", file: file, line: line)
         XCTAssertEqual(storedCount(path, run), expected, "step_count of \(run)", file: file, line: line)
@@ -171,7 +173,9 @@ final class StepCountTests: XCTestCase {
             }
         }
         for s in 0..<7 { steps.append("('small', 0, \(s), 0, 1.0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)") }
-        exec(path, """
+        exec(
+            path,
+            """
             PRAGMA journal_mode = WAL;
             BEGIN; \(FrozenSchemas.v2)
             INSERT INTO runs VALUES ('ddp', 'ddp', 'ingested', 'running', 'null', 1.0, 2.0, NULL, NULL);

@@ -80,12 +80,15 @@ enum Quadratic {
 
 /// A classification source: sample i has input [i] and label i % classes.
 func labelledSource(samples: Int, classes: Int) -> InMemorySource<Double> {
-    InMemorySource(inputs: (0..<samples).map(Double.init), inputWidth: 1,
-                   targets: .classes((0..<samples).map { Int32($0 % classes) }), classCount: classes)
+    InMemorySource(
+        inputs: (0..<samples).map(Double.init), inputWidth: 1,
+        targets: .classes((0..<samples).map { Int32($0 % classes) }), classCount: classes)
 }
 
-func assertClose(_ a: [Double], _ b: [Double], tolerance: Double, _ message: String = "", file: StaticString = #filePath,
-                 line: UInt = #line) {
+func assertClose(
+    _ a: [Double], _ b: [Double], tolerance: Double, _ message: String = "", file: StaticString = #filePath,
+    line: UInt = #line
+) {
     XCTAssertEqual(a.count, b.count, message, file: file, line: line)
     for (x, y) in zip(a, b) {
         XCTAssertEqual(x, y, accuracy: tolerance, "\(message): \(a) vs \(b)", file: file, line: line)

@@ -22,9 +22,10 @@ final class TrainingRunGradientBufferTests: XCTestCase {
         var optimizer = OptimizerConfig(kind: .sgd, lr: 0.1)
         optimizer.momentum = 0.9
         optimizer.weightDecay = 0.01
-        let run = TrainingRun(id: "g", parameters: Quadratic.p0, gradient: gradient, pipeline: try pipeline(),
-                              optimizer: optimizer,
-                              length: .steps(12), seed: 0, zeroGradients: zeroGradients)
+        let run = TrainingRun(
+            id: "g", parameters: Quadratic.p0, gradient: gradient, pipeline: try pipeline(),
+            optimizer: optimizer,
+            length: .steps(12), seed: 0, zeroGradients: zeroGradients)
         try run.start()
         XCTAssertEqual(run.waitUntilFinished(timeout: 10)?.reason, .completed)
         return (run.parameters, seen.withLock { $0 })

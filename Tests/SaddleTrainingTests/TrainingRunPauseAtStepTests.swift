@@ -10,10 +10,12 @@ final class TrainingRunPauseAtStepTests: XCTestCase {
     private let sgd = OptimizerConfig(kind: .sgd, lr: 0.1)
 
     private func makeRun(steps: Int) throws -> TrainingRun<Double> {
-        let pipeline = try DataPipeline(source: labelledSource(samples: 12, classes: 3),
-                                        config: PipelineConfig(batchSize: 3), seed: 1)
-        return TrainingRun(id: "q", parameters: Quadratic.p0, gradient: Quadratic.function(), pipeline: pipeline,
-                           optimizer: sgd, length: .steps(steps), seed: 0)
+        let pipeline = try DataPipeline(
+            source: labelledSource(samples: 12, classes: 3),
+            config: PipelineConfig(batchSize: 3), seed: 1)
+        return TrainingRun(
+            id: "q", parameters: Quadratic.p0, gradient: Quadratic.function(), pipeline: pipeline,
+            optimizer: sgd, length: .steps(steps), seed: 0)
     }
 
     /// SGD on the quadratic by hand for `steps` steps.
@@ -102,8 +104,12 @@ final class TrainingRunPauseAtStepTests: XCTestCase {
         try run.pause(atStep: 3)
         try run.start()
         XCTAssertEqual(wait(run, atStep: 3), .paused)
-        XCTAssertThrowsError(try run.pause(atStep: 3)) { XCTAssertEqual($0 as? RunControlError, .stepReached(current: 3, requested: 3)) }
-        XCTAssertThrowsError(try run.pause(atStep: 21)) { XCTAssertEqual($0 as? RunControlError, .beyondEnd(totalSteps: 20, requested: 21)) }
+        XCTAssertThrowsError(try run.pause(atStep: 3)) {
+            XCTAssertEqual($0 as? RunControlError, .stepReached(current: 3, requested: 3))
+        }
+        XCTAssertThrowsError(try run.pause(atStep: 21)) {
+            XCTAssertEqual($0 as? RunControlError, .beyondEnd(totalSteps: 20, requested: 21))
+        }
         try run.pause(atStep: 15)
         XCTAssertThrowsError(try run.pause(atStep: 10)) { XCTAssertEqual($0 as? RunControlError, .pausePending(atStep: 15)) }
         run.stop()
@@ -115,14 +121,18 @@ final class TrainingRunPauseAtStepTests: XCTestCase {
         let calls = Mutex(0)
         // A finite loss for steps 0…3, NaN at step 4: the run ends diverged after 5 steps, the update of step 4 not applied.
         let gradient: GradientFunction<Double> = { params, batch, grad in
-            let call = calls.withLock { c in defer { c += 1 }; return c }
+            let call = calls.withLock { c in
+                defer { c += 1 }; return c
+            }
             let loss = try Quadratic.function()(params, batch, &grad)
             return call == 4 ? .nan : loss
         }
-        let pipeline = try DataPipeline(source: labelledSource(samples: 12, classes: 3),
-                                        config: PipelineConfig(batchSize: 3), seed: 1)
-        let run = TrainingRun(id: "d", parameters: Quadratic.p0, gradient: gradient, pipeline: pipeline, optimizer: sgd,
-                              length: .steps(20), seed: 0)
+        let pipeline = try DataPipeline(
+            source: labelledSource(samples: 12, classes: 3),
+            config: PipelineConfig(batchSize: 3), seed: 1)
+        let run = TrainingRun(
+            id: "d", parameters: Quadratic.p0, gradient: gradient, pipeline: pipeline, optimizer: sgd,
+            length: .steps(20), seed: 0)
         try run.pause(atStep: 5)
         try run.start()
         XCTAssertEqual(wait(run, atStep: 5), .finished(step: 5))

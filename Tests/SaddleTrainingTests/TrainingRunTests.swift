@@ -6,10 +6,13 @@ import XCTest
 @testable import SaddleTraining
 
 final class TrainingRunTests: XCTestCase {
-    private func makePipeline(samples: Int = 12, batchSize: Int = 3, faults: FaultInjection = FaultInjection(),
-                              prefetch: Int = 4, seed: UInt64 = 1) throws -> DataPipeline<Double> {
-        try DataPipeline(source: labelledSource(samples: samples, classes: 3),
-                         config: PipelineConfig(batchSize: batchSize, prefetch: prefetch, faults: faults), seed: seed)
+    private func makePipeline(
+        samples: Int = 12, batchSize: Int = 3, faults: FaultInjection = FaultInjection(),
+        prefetch: Int = 4, seed: UInt64 = 1
+    ) throws -> DataPipeline<Double> {
+        try DataPipeline(
+            source: labelledSource(samples: samples, classes: 3),
+            config: PipelineConfig(batchSize: batchSize, prefetch: prefetch, faults: faults), seed: seed)
     }
 
     /// The quadratic plus a batch-dependent linear term c·mean(x)·p₀, so the batch order matters.
@@ -36,8 +39,9 @@ final class TrainingRunTests: XCTestCase {
         let store = try RunStore(path: ":memory:")
         let sink = EventSink(capacity: 1000)
         let config = OptimizerConfig(kind: .sgd, lr: 0.1)
-        let run = TrainingRun(id: "q", parameters: Quadratic.p0, gradient: Quadratic.function(), pipeline: try makePipeline(),
-                              optimizer: config, length: .steps(20), seed: 0, store: store, sink: sink, config: ["lr": 0.1])
+        let run = TrainingRun(
+            id: "q", parameters: Quadratic.p0, gradient: Quadratic.function(), pipeline: try makePipeline(),
+            optimizer: config, length: .steps(20), seed: 0, store: store, sink: sink, config: ["lr": 0.1])
         try run.start()
         let finished = try XCTUnwrap(run.waitUntilFinished(timeout: 10))
         XCTAssertEqual(finished.reason, .completed)
@@ -56,7 +60,8 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(steps.map(\.loss), losses)
         XCTAssertEqual(steps.map(\.step), Array(0..<20))
         XCTAssertEqual(steps.map(\.epoch), (0..<20).map { $0 / 4 })
-        XCTAssertTrue(steps.allSatisfy { $0.rank == 0 && $0.lr == 0.1 && $0.fingerprint?.count == 16 && $0.labelHistogram != nil })
+        XCTAssertTrue(
+            steps.allSatisfy { $0.rank == 0 && $0.lr == 0.1 && $0.fingerprint?.count == 16 && $0.labelHistogram != nil })
         XCTAssertEqual(steps[0].gradNorm ?? 0, 1.118033988749895, accuracy: 1e-14)
         let record = try XCTUnwrap(try store.run(id: "q"))
         XCTAssertEqual(record.state, .finished)
@@ -74,9 +79,10 @@ final class TrainingRunTests: XCTestCase {
             let store = try RunStore(path: ":memory:")
             var config = OptimizerConfig(kind: .adam, lr: 0.05)
             config.noise = NoiseConfig(std: 0.1)
-            let run = TrainingRun(id: "d", parameters: Quadratic.p0, gradient: Self.batchDependent(),
-                                  pipeline: try makePipeline(seed: seed), optimizer: config, length: .epochs(3), seed: seed,
-                                  store: store)
+            let run = TrainingRun(
+                id: "d", parameters: Quadratic.p0, gradient: Self.batchDependent(),
+                pipeline: try makePipeline(seed: seed), optimizer: config, length: .epochs(3), seed: seed,
+                store: store)
             try run.start()
             XCTAssertEqual(run.waitUntilFinished(timeout: 10)?.reason, .completed)
             return try store.steps(runId: "d").map(\.loss)
@@ -89,9 +95,10 @@ final class TrainingRunTests: XCTestCase {
 
     func testPauseResumeAndStopArePrompt() throws {
         let store = try RunStore(path: ":memory:")
-        let run = TrainingRun(id: "p", parameters: Quadratic.p0, gradient: Self.batchDependent(sleep: 0.002),
-                              pipeline: try makePipeline(), optimizer: OptimizerConfig(kind: .sgd, lr: 0.01),
-                              length: .steps(1_000_000), seed: 0, store: store)
+        let run = TrainingRun(
+            id: "p", parameters: Quadratic.p0, gradient: Self.batchDependent(sleep: 0.002),
+            pipeline: try makePipeline(), optimizer: OptimizerConfig(kind: .sgd, lr: 0.01),
+            length: .steps(1_000_000), seed: 0, store: store)
         try run.start()
         waitFor("5 steps") { run.status.step >= 5 }
         run.pause()
@@ -116,9 +123,10 @@ final class TrainingRunTests: XCTestCase {
     }
 
     func testStopWhileWaitingForDataAndWhilePaused() throws {
-        let run = TrainingRun(id: "w", parameters: Quadratic.p0, gradient: Quadratic.function(),
-                              pipeline: try makePipeline(faults: FaultInjection(delaySeconds: 30)),
-                              optimizer: OptimizerConfig(kind: .sgd), length: .steps(10), seed: 0)
+        let run = TrainingRun(
+            id: "w", parameters: Quadratic.p0, gradient: Quadratic.function(),
+            pipeline: try makePipeline(faults: FaultInjection(delaySeconds: 30)),
+            optimizer: OptimizerConfig(kind: .sgd), length: .steps(10), seed: 0)
         try run.start()
         Thread.sleep(forTimeInterval: 0.05)
         let start = Date()
@@ -126,8 +134,9 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(run.waitUntilFinished(timeout: 5)?.reason, .stopped)
         XCTAssertLessThan(Date().timeIntervalSince(start), 2, "a 30 s stall must not delay the stop")
 
-        let paused = TrainingRun(id: "w2", parameters: Quadratic.p0, gradient: Quadratic.function(), pipeline: try makePipeline(),
-                                 optimizer: OptimizerConfig(kind: .sgd), length: .steps(1_000_000), seed: 0)
+        let paused = TrainingRun(
+            id: "w2", parameters: Quadratic.p0, gradient: Quadratic.function(), pipeline: try makePipeline(),
+            optimizer: OptimizerConfig(kind: .sgd), length: .steps(1_000_000), seed: 0)
         paused.pause()  // before start: pauses before the first step
         try paused.start()
         waitFor("pause") { paused.status.state == .paused }
@@ -142,8 +151,9 @@ final class TrainingRunTests: XCTestCase {
             for i in 0..<3 { grad[i] = 1 }
             return params[0] < 0.35 ? .nan : params[0]  // p₀ falls by lr = 0.1 per step: 1, 0.9, … NaN at step 7
         }
-        let run = TrainingRun(id: "x", parameters: Quadratic.p0, gradient: exploding, pipeline: try makePipeline(),
-                              optimizer: OptimizerConfig(kind: .sgd, lr: 0.1), length: .steps(100), seed: 0, store: store)
+        let run = TrainingRun(
+            id: "x", parameters: Quadratic.p0, gradient: exploding, pipeline: try makePipeline(),
+            optimizer: OptimizerConfig(kind: .sgd, lr: 0.1), length: .steps(100), seed: 0, store: store)
         try run.start()
         let finished = try XCTUnwrap(run.waitUntilFinished(timeout: 5))
         XCTAssertEqual(finished.reason, .diverged(step: 7))
@@ -158,9 +168,10 @@ final class TrainingRunTests: XCTestCase {
     func testDyingWorkerFailsTheRunWithItsReason() throws {
         let store = try RunStore(path: ":memory:")
         let sink = EventSink()
-        let run = TrainingRun(id: "d", parameters: Quadratic.p0, gradient: Quadratic.function(),
-                              pipeline: try makePipeline(faults: FaultInjection(workerDiesAfter: 5)),
-                              optimizer: OptimizerConfig(kind: .sgd), length: .steps(100), seed: 0, store: store, sink: sink)
+        let run = TrainingRun(
+            id: "d", parameters: Quadratic.p0, gradient: Quadratic.function(),
+            pipeline: try makePipeline(faults: FaultInjection(workerDiesAfter: 5)),
+            optimizer: OptimizerConfig(kind: .sgd), length: .steps(100), seed: 0, store: store, sink: sink)
         try run.start()
         let finished = try XCTUnwrap(run.waitUntilFinished(timeout: 5))
         let message = "data loader worker died after 5 batch(es); no more batches will arrive"
@@ -181,9 +192,10 @@ final class TrainingRunTests: XCTestCase {
             return try Quadratic.function()(params, batch, &grad)
         }
         let store = try RunStore(path: ":memory:")
-        let run = TrainingRun(id: "t", parameters: Quadratic.p0, gradient: gradient,
-                              pipeline: try makePipeline(faults: FaultInjection(delaySeconds: 0.02), prefetch: 1),
-                              optimizer: OptimizerConfig(kind: .sgd), length: .steps(6), seed: 0, store: store)
+        let run = TrainingRun(
+            id: "t", parameters: Quadratic.p0, gradient: gradient,
+            pipeline: try makePipeline(faults: FaultInjection(delaySeconds: 0.02), prefetch: 1),
+            optimizer: OptimizerConfig(kind: .sgd), length: .steps(6), seed: 0, store: store)
         try run.start()
         XCTAssertEqual(run.waitUntilFinished(timeout: 10)?.reason, .completed)
         let threads = seen.withLock { $0 }

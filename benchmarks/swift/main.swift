@@ -3,7 +3,7 @@ import SaddleMath
 import SaddleModels
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `saddle-bench step`: the numeric core on an MLP 784-256-256-10 (ReLU, softmax cross-entropy,
@@ -42,15 +42,18 @@ func measure(rounds: Int, _ bodies: [(n: Int, body: () throws -> Void)]) throws 
 
 /// The benchmark's model and batch.
 func setup() throws -> (Model, Batch<Float>) {
-    let spec = try ModelSpec(input: 784, layers: [
-        .dense(DenseSpec(units: 256, activation: .relu)), .dense(DenseSpec(units: 256, activation: .relu)),
-        .dense(DenseSpec(units: 10)),
-    ], loss: .softmaxCrossEntropy, seed: 1)
+    let spec = try ModelSpec(
+        input: 784,
+        layers: [
+            .dense(DenseSpec(units: 256, activation: .relu)), .dense(DenseSpec(units: 256, activation: .relu)),
+            .dense(DenseSpec(units: 10)),
+        ], loss: .softmaxCrossEntropy, seed: 1)
     let model = Model(spec: spec)
     var rng = SeededRandom(seed: 2)
     let rows = 128
-    let batch = Batch<Float>(inputs: (0..<(rows * 784)).map { _ in Float(rng.gaussian()) }, rows: rows, inputWidth: 784,
-                             targets: .classes((0..<rows).map { _ in Int32(rng.next() % 10) }))
+    let batch = Batch<Float>(
+        inputs: (0..<(rows * 784)).map { _ in Float(rng.gaussian()) }, rows: rows, inputWidth: 784,
+        targets: .classes((0..<rows).map { _ in Int32(rng.next() % 10) }))
     return (model, batch)
 }
 
@@ -69,36 +72,48 @@ func step() throws {
     let fresh = freshBatches(count: 32, like: batch)
     var next = 0
     var norm: Float = 0
-    let t = try measure(rounds: 15, [
-        (20, {
-            _ = try evaluator.lossAndGradient(parameters: parameters, batch: batch, gradient: &gradient)
-            parameters.withUnsafeMutableBufferPointer { p in
-                gradient.withUnsafeBufferPointer { g in
-                    if let pb = p.baseAddress, let gb = g.baseAddress { Float.axpy(count: p.count, alpha: -1e-3, x: gb, y: pb) }
-                }
-            }
-        }),
-        (20, { _ = try evaluator.lossAndGradient(parameters: fixed, batch: batch, gradient: &gradient) }),
-        (12, { try evaluator.hessianVectorProduct(parameters: fixed, batch: batch, vector: v, into: &product) }),
-        (12, { try evaluator.hessianVectorProduct(at: point, vector: v, into: &product) }),
-        (12, { try evaluator.gaussNewtonVectorProduct(parameters: fixed, batch: batch, vector: v, into: &product) }),
-        (12, { try evaluator.gaussNewtonVectorProduct(at: point, vector: v, into: &product) }),
-        (20, {
-            _ = try evaluator.lossAndGradient(parameters: parameters, batch: fresh[next % fresh.count], gradient: &gradient)
-            next += 1
-            parameters.withUnsafeMutableBufferPointer { p in
-                gradient.withUnsafeBufferPointer { g in
-                    if let pb = p.baseAddress, let gb = g.baseAddress {
-                        norm = Float.dot(count: g.count, x: gb, y: gb).squareRoot()
-                        Float.axpy(count: p.count, alpha: -1e-3, x: gb, y: pb)
+    let t = try measure(
+        rounds: 15,
+        [
+            (
+                20,
+                {
+                    _ = try evaluator.lossAndGradient(parameters: parameters, batch: batch, gradient: &gradient)
+                    parameters.withUnsafeMutableBufferPointer { p in
+                        gradient.withUnsafeBufferPointer { g in
+                            if let pb = p.baseAddress, let gb = g.baseAddress {
+                                Float.axpy(count: p.count, alpha: -1e-3, x: gb, y: pb)
+                            }
+                        }
                     }
                 }
-            }
-        }),
-    ])
+            ),
+            (20, { _ = try evaluator.lossAndGradient(parameters: fixed, batch: batch, gradient: &gradient) }),
+            (12, { try evaluator.hessianVectorProduct(parameters: fixed, batch: batch, vector: v, into: &product) }),
+            (12, { try evaluator.hessianVectorProduct(at: point, vector: v, into: &product) }),
+            (12, { try evaluator.gaussNewtonVectorProduct(parameters: fixed, batch: batch, vector: v, into: &product) }),
+            (12, { try evaluator.gaussNewtonVectorProduct(at: point, vector: v, into: &product) }),
+            (
+                20,
+                {
+                    _ = try evaluator.lossAndGradient(
+                        parameters: parameters, batch: fresh[next % fresh.count], gradient: &gradient)
+                    next += 1
+                    parameters.withUnsafeMutableBufferPointer { p in
+                        gradient.withUnsafeBufferPointer { g in
+                            if let pb = p.baseAddress, let gb = g.baseAddress {
+                                norm = Float.dot(count: g.count, x: gb, y: gb).squareRoot()
+                                Float.axpy(count: p.count, alpha: -1e-3, x: gb, y: pb)
+                            }
+                        }
+                    }
+                }
+            ),
+        ])
     let (train, grad, hvpFirst, hvp, gnFirst, gn, trainFresh) = (t[0], t[1], t[2], t[3], t[4], t[5], t[6])
     _ = norm  // computed as a run computes it for its events
-    print("""
+    print(
+        """
         {"stepsPerSecond": \(1 / train), "freshBatchStepsPerSecond": \(1 / trainFresh), "gradientMs": \(grad * 1e3), \
         "hvpMs": \(hvp * 1e3), "hvpOverGradient": \(hvp / grad), \
         "hvpFirstMs": \(hvpFirst * 1e3), "hvpFirstOverGradient": \(hvpFirst / grad), \
@@ -115,9 +130,10 @@ func objective() throws {
     let (model, _) = try setup()
     var rng = SeededRandom(seed: 4)
     let samples = 1024
-    let data = try Dataset(name: "bench", inputs: (0..<(samples * 784)).map { _ in rng.gaussian() }, inputWidth: 784,
-                           targets: .classes((0..<samples).map { _ in Int32(rng.next() % 10) }, classCount: 10),
-                           provenance: "saddle-bench")
+    let data = try Dataset(
+        name: "bench", inputs: (0..<(samples * 784)).map { _ in rng.gaussian() }, inputWidth: 784,
+        targets: .classes((0..<samples).map { _ in Int32(rng.next() % 10) }, classCount: 10),
+        provenance: "saddle-bench")
     let p = model.parameters
     var q = p
     let v = (0..<model.parameterCount).map { _ in rng.gaussian() }
@@ -125,13 +141,21 @@ func objective() throws {
     let moving = try Objective(model: model, dataset: data, precision: .double)
     let o = try Objective(model: model, dataset: data, precision: .double)
     var sink = 0.0
-    let t = try measure(rounds: 5, [
-        (2, { sink += try o.gradient(p).loss }),
-        // A new point each call: the cache is invalidated and every chunk linearized again.
-        (2, { q[0] += 1e-9; sink += try moving.hessianVectorProduct(q, v)[0] }),
-        (2, { sink += try o.hessianVectorProduct(p, v)[0] }),
-    ])
-    print("""
+    let t = try measure(
+        rounds: 5,
+        [
+            (2, { sink += try o.gradient(p).loss }),
+            // A new point each call: the cache is invalidated and every chunk linearized again.
+            (
+                2,
+                {
+                    q[0] += 1e-9; sink += try moving.hessianVectorProduct(q, v)[0]
+                }
+            ),
+            (2, { sink += try o.hessianVectorProduct(p, v)[0] }),
+        ])
+    print(
+        """
         {"samples": \(samples), "precision": "double", "gradientMs": \(t[0] * 1e3), \
         "hvpFirstMs": \(t[1] * 1e3), "hvpMs": \(t[2] * 1e3), "hvpOverGradient": \(t[2] / t[0]), \
         "hvpFirstOverGradient": \(t[1] / t[0]), "linearizationBytes": \(o.linearizationBytes), "sink": \(sink.isFinite)}
@@ -142,8 +166,9 @@ func objective() throws {
 func freshBatches(count: Int, like batch: Batch<Float>) -> [Batch<Float>] {
     var rng = SeededRandom(seed: 4)
     return (0..<count).map { _ in
-        Batch<Float>(inputs: (0..<batch.inputs.count).map { _ in Float(rng.gaussian()) }, rows: batch.rows,
-                     inputWidth: batch.inputWidth, targets: batch.targets)
+        Batch<Float>(
+            inputs: (0..<batch.inputs.count).map { _ in Float(rng.gaussian()) }, rows: batch.rows,
+            inputWidth: batch.inputWidth, targets: batch.targets)
     }
 }
 
@@ -182,6 +207,7 @@ case "profile":
     let args = Array(CommandLine.arguments.dropFirst(2))
     try profile(args.first ?? "step", seconds: args.count > 1 ? Double(args[1]) ?? 10 : 10)
 default:
-    FileHandle.standardError.write(Data("usage: saddle-bench step | saddle-bench objective | saddle-bench profile step|hvp|hvp-first [SECONDS]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: saddle-bench step | saddle-bench objective | saddle-bench profile step|hvp|hvp-first [SECONDS]\n".utf8))
     exit(2)
 }

@@ -31,8 +31,10 @@ final class DaemonClient: Sendable {
     /// Attaches to the daemon serving the Unix socket `socket` (or `$SADDLE_SOCKET` when `socket` is nil);
     /// without either, starts `saddled` (next to this executable unless `$SADDLED` names another) with
     /// `arguments`. `arguments` configure a daemon this client starts, so they are ignored when attaching.
-    init(arguments: [String] = [], socket: String? = nil,
-         onNotification: @escaping @Sendable (String, JSON) -> Void) throws {
+    init(
+        arguments: [String] = [], socket: String? = nil,
+        onNotification: @escaping @Sendable (String, JSON) -> Void
+    ) throws {
         signal(SIGPIPE, SIG_IGN)  // a daemon that exits shows up as a failed write, not a signal
         self.onNotification = onNotification
         if let path = DaemonClient.socketPath(socket) {
@@ -120,7 +122,9 @@ final class DaemonClient: Sendable {
 
     /// Sends a request now (so it reaches the daemon before anything sent after it) without waiting.
     func send(_ method: String, _ params: JSON = .object([:])) throws -> Pending {
-        let id = state.withLock { s -> Int64 in defer { s.nextID += 1 }; return s.nextID }
+        let id = state.withLock { s -> Int64 in
+            defer { s.nextID += 1 }; return s.nextID
+        }
         try send(["jsonrpc": "2.0", "id": .int(id), "method": .string(method), "params": params])
         return Pending(id: id, method: method)
     }
@@ -133,14 +137,16 @@ final class DaemonClient: Sendable {
             let (answer, closed) = state.withLock { s in (s.answers.removeValue(forKey: request.id), s.closed) }
             if let answer {
                 if let error = answer["error"] {
-                    throw Failure(method: request.method, code: error["code"]?.int64Value ?? 0,
-                                  message: error["message"]?.stringValue ?? "\(error)")
+                    throw Failure(
+                        method: request.method, code: error["code"]?.int64Value ?? 0,
+                        message: error["message"]?.stringValue ?? "\(error)")
                 }
                 return answer["result"] ?? .null
             }
             if closed {
-                throw Failure(method: request.method, code: 0,
-                              message: process == nil ? "saddled closed the connection" : "saddled exited")
+                throw Failure(
+                    method: request.method, code: 0,
+                    message: process == nil ? "saddled closed the connection" : "saddled exited")
             }
             arrived.wait()
         }
@@ -148,8 +154,10 @@ final class DaemonClient: Sendable {
 
     /// Waits for a notification `method` whose params satisfy `matching` (removing it and every
     /// notification before it from the queue); nil when the daemon exits or `timeout` passes.
-    func waitForNotification(_ method: String, timeout: TimeInterval = .infinity,
-                             matching: (JSON) -> Bool = { _ in true }) -> JSON? {
+    func waitForNotification(
+        _ method: String, timeout: TimeInterval = .infinity,
+        matching: (JSON) -> Bool = { _ in true }
+    ) -> JSON? {
         let deadline = Date().addingTimeInterval(timeout)
         arrived.lock()
         defer { arrived.unlock() }
@@ -176,15 +184,18 @@ final class DaemonClient: Sendable {
         do {
             try input.write(contentsOf: Data(FrameEncoder.encode(try message.serialized())))
         } catch {
-            throw Failure(method: message["method"]?.stringValue ?? "?", code: 0,
-                          message: "saddled is not running (it exited; see its message above)")
+            throw Failure(
+                method: message["method"]?.stringValue ?? "?", code: 0,
+                message: "saddled is not running (it exited; see its message above)")
         }
     }
 
     /// initialize + initialized.
     func initialize(options: JSON? = nil) throws {
-        var params: [String: JSON] = ["processId": .int(Int(ProcessInfo.processInfo.processIdentifier)),
-                                      "clientInfo": ["name": "saddle"], "capabilities": [:]]
+        var params: [String: JSON] = [
+            "processId": .int(Int(ProcessInfo.processInfo.processIdentifier)),
+            "clientInfo": ["name": "saddle"], "capabilities": [:],
+        ]
         if let options { params["initializationOptions"] = options }
         try call("initialize", .object(params))
         try notify("initialized")

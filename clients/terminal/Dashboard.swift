@@ -23,9 +23,10 @@ struct Dashboard {
         let rate = s.rate(now: now)
         var out = [title]
         let state = s.finished.map { "finished (\($0["reason"]?.stringValue ?? "?"))" } ?? "running"
-        out.append("\(Sparkline.progressBar(fraction: Double(s.completed) / Double(total), width: 30))  "
-                   + "\(s.completed)/\(s.totalSteps) steps  \(rate.isFinite ? String(format: "%.1f", rate) : "--") steps/s  "
-                   + (s.finished == nil ? "\(Self.duration(s.secondsLeft(now: now))) left" : state))
+        out.append(
+            "\(Sparkline.progressBar(fraction: Double(s.completed) / Double(total), width: 30))  "
+                + "\(s.completed)/\(s.totalSteps) steps  \(rate.isFinite ? String(format: "%.1f", rate) : "--") steps/s  "
+                + (s.finished == nil ? "\(Self.duration(s.secondsLeft(now: now))) left" : state))
         out.append("loss       \(Sparkline.render(s.losses, width: sparkWidth))  \(formatNumber(s.losses.last ?? .nan))")
         out.append("grad norm  \(Sparkline.render(s.gradNorms, width: sparkWidth))  \(formatNumber(s.gradNorms.last ?? .nan))")
         if let e = s.eigen.last {
@@ -35,8 +36,9 @@ struct Dashboard {
         }
         if let v = s.verdicts.last {
             let confidence = v.diagnosis["confidence"]?.doubleValue ?? 0
-            out.append("verdict    \(v.verdict) (confidence \(String(format: "%.2f", confidence)), "
-                       + "\(v.final ? "final" : "step \(v.step)"))")
+            out.append(
+                "verdict    \(v.verdict) (confidence \(String(format: "%.2f", confidence)), "
+                    + "\(v.final ? "final" : "step \(v.step)"))")
             for item in Self.topEvidence(v.diagnosis, count: 3) { out.append("  " + DiagnosisOutput.evidenceLine(item)) }
         } else {
             out.append("verdict    (none yet: the daemon checks every 50 steps)")
@@ -115,10 +117,11 @@ struct PlainProgress {
         if done > 0 && (done >= nextLine || (s.finished != nil && done != lastPrinted)) {
             lastPrinted = done
             let rate = s.rate(now: now)
-            out.append("step \(done)/\(s.totalSteps)  loss \(formatNumber(s.losses.last ?? .nan))  "
-                       + "grad norm \(formatNumber(s.gradNorms.last ?? .nan))  "
-                       + "\(rate.isFinite ? String(format: "%.1f", rate) : "--") steps/s  "
-                       + "\(Dashboard.duration(s.secondsLeft(now: now))) left")
+            out.append(
+                "step \(done)/\(s.totalSteps)  loss \(formatNumber(s.losses.last ?? .nan))  "
+                    + "grad norm \(formatNumber(s.gradNorms.last ?? .nan))  "
+                    + "\(rate.isFinite ? String(format: "%.1f", rate) : "--") steps/s  "
+                    + "\(Dashboard.duration(s.secondsLeft(now: now))) left")
             nextLine = (done / every + 1) * every
         }
         for e in s.eigen.dropFirst(eigenShown) {

@@ -17,7 +17,10 @@ struct Diagnose: ParsableCommand {
     @Option(name: .long, help: "A metrics log: .jsonl (step events) or Lightning's metrics.csv.") var log: String?
     @Option(name: .customLong("run"), help: "The id of a stored run.") var runID: String?
     @Option(name: .long, help: "The run store saddled opens (default: saddled's own default).") var store: String?
-    @Option(name: .long, help: "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
+    @Option(
+        name: .long,
+        help:
+            "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
     var socket: String?
     @Option(name: .long, help: "Output format: text, json or junit.") var format: String = "text"
     @Option(name: .long, help: "Write the output to this file instead of stdout.") var output: String?
@@ -33,7 +36,8 @@ struct Diagnose: ParsableCommand {
             throw ValidationError("--format must be one of: text, json, junit")
         }
         for verdict in failVerdicts where !Verdicts.known.contains(verdict) {
-            throw ValidationError("--fail-on: unknown verdict \"\(verdict)\"; verdicts are \(Verdicts.known.sorted().joined(separator: ", "))")
+            throw ValidationError(
+                "--fail-on: unknown verdict \"\(verdict)\"; verdicts are \(Verdicts.known.sorted().joined(separator: ", "))")
         }
     }
 
@@ -42,7 +46,9 @@ struct Diagnose: ParsableCommand {
     }
 
     func run() throws {
-        guard let renderer = DiagnosisOutput(rawValue: format) else { throw ValidationError("--format must be one of: text, json, junit") }
+        guard let renderer = DiagnosisOutput(rawValue: format) else {
+            throw ValidationError("--format must be one of: text, json, junit")
+        }
         // Exit code 1 is reserved for a failing verdict: every other failure exits 2.
         let diagnosis: JSON, subject: String
         do {
@@ -64,7 +70,11 @@ struct Diagnose: ParsableCommand {
 
     private func diagnose() throws -> (JSON, String) {
         var daemonArguments: [String] = []
-        if let store { daemonArguments += ["--store", store] } else if runID == nil { daemonArguments += ["--store", ":memory:"] }
+        if let store {
+            daemonArguments += ["--store", store]
+        } else if runID == nil {
+            daemonArguments += ["--store", ":memory:"]
+        }
         let client = try DaemonClient(arguments: daemonArguments, socket: socket) { _, _ in }
         defer { client.close() }
         try client.initialize()

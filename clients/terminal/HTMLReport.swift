@@ -27,8 +27,10 @@ struct HTMLReport {
         init(_ description: String) { self.description = description }
     }
 
-    static let plotTitles = (loss: "Loss and gradient norm", eigen: "Extreme Hessian eigenvalues",
-                             density: "Spectral density at the end", landscape: "Loss landscape around the final point")
+    static let plotTitles = (
+        loss: "Loss and gradient norm", eigen: "Extreme Hessian eigenvalues",
+        density: "Spectral density at the end", landscape: "Loss landscape around the final point"
+    )
 
     /// Markers where the verdict changed (the first verdict included).
     var verdictMarkers: [SVGPlot.Marker] {
@@ -42,26 +44,31 @@ struct HTMLReport {
     }
 
     func lossPlot() -> String {
-        SVGPlot.lineChart(title: Self.plotTitles.loss, series: [
-            SVGPlot.Series(name: "loss", x: history.map(\.step), y: history.map(\.loss), color: "#1f77b4"),
-            SVGPlot.Series(name: "gradient norm", x: history.map(\.step), y: history.map(\.gradNorm), color: "#ff7f0e"),
-        ], markers: verdictMarkers, logY: history.allSatisfy { !($0.loss <= 0) && !($0.gradNorm <= 0) })
+        SVGPlot.lineChart(
+            title: Self.plotTitles.loss,
+            series: [
+                SVGPlot.Series(name: "loss", x: history.map(\.step), y: history.map(\.loss), color: "#1f77b4"),
+                SVGPlot.Series(name: "gradient norm", x: history.map(\.step), y: history.map(\.gradNorm), color: "#ff7f0e"),
+            ], markers: verdictMarkers, logY: history.allSatisfy { !($0.loss <= 0) && !($0.gradNorm <= 0) })
     }
 
     func eigenPlot() -> String {
-        SVGPlot.lineChart(title: Self.plotTitles.eigen, series: [
-            SVGPlot.Series(name: "λ_max", x: eigen.map { Double($0.step) }, y: eigen.map(\.lambdaMax), color: "#d62728"),
-            SVGPlot.Series(name: "λ_min", x: eigen.map { Double($0.step) }, y: eigen.map(\.lambdaMin), color: "#2ca02c"),
-        ])
+        SVGPlot.lineChart(
+            title: Self.plotTitles.eigen,
+            series: [
+                SVGPlot.Series(name: "λ_max", x: eigen.map { Double($0.step) }, y: eigen.map(\.lambdaMax), color: "#d62728"),
+                SVGPlot.Series(name: "λ_min", x: eigen.map { Double($0.step) }, y: eigen.map(\.lambdaMin), color: "#2ca02c"),
+            ])
     }
 
     func densityPlot() -> String {
         let result = try? density.get()
         let grid = result?["grid"]?.arrayValue?.compactMap(\.doubleValue) ?? []
         let rho = result?["density"]?.arrayValue?.compactMap(\.doubleValue) ?? []
-        return SVGPlot.lineChart(title: Self.plotTitles.density,
-                                 series: [SVGPlot.Series(name: "density", x: grid, y: rho, color: "#9467bd")],
-                                 xLabel: "Hessian eigenvalue")
+        return SVGPlot.lineChart(
+            title: Self.plotTitles.density,
+            series: [SVGPlot.Series(name: "density", x: grid, y: rho, color: "#9467bd")],
+            xLabel: "Hessian eigenvalue")
     }
 
     func landscapePlot() -> String {
@@ -70,8 +77,9 @@ struct HTMLReport {
         let betas = result?["betas"]?.arrayValue?.compactMap(\.doubleValue) ?? []
         let losses = result?["losses"]?.arrayValue?.map { $0.arrayValue?.map { $0.doubleValue ?? .nan } ?? [] } ?? []
         let complete = losses.count == alphas.count && losses.allSatisfy { $0.count == betas.count }
-        return SVGPlot.contour(title: Self.plotTitles.landscape, xs: complete ? alphas : [], ys: complete ? betas : [],
-                               values: complete ? losses : [])
+        return SVGPlot.contour(
+            title: Self.plotTitles.landscape, xs: complete ? alphas : [], ys: complete ? betas : [],
+            values: complete ? losses : [])
     }
 
     func html() -> String {
@@ -92,15 +100,29 @@ struct HTMLReport {
             """
         page += "<h2>Diagnosis</h2>\n" + diagnosisHTML()
         page += "<h2>Plots</h2>\n<div class=\"plots\">\n"
-        page += figure(lossPlot(), caption: "Per-step loss and gradient norm (log scale when positive); dashed lines mark where the live verdict changed.")
-        page += figure(eigenPlot(), caption: eigen.isEmpty
-                       ? "Not measured: the model is not in this daemon (a stored run has its history only)."
-                       : "λ_max and λ_min by Lanczos (tolerance 1e-3, 30 iterations) at \(eigen.count) checkpoints; the run was paused for each.")
-        page += figure(densityPlot(), caption: caption(density, "Stochastic Lanczos quadrature (4 probes, 40 steps) at the final parameters."))
-        page += figure(landscapePlot(), caption: caption(landscape, "L(θ + α·d₁ + β·d₂) on 21×21 points, d₁ and d₂ random filter-normalized directions; the circle is the final point."))
+        page += figure(
+            lossPlot(),
+            caption:
+                "Per-step loss and gradient norm (log scale when positive); dashed lines mark where the live verdict changed.")
+        page += figure(
+            eigenPlot(),
+            caption: eigen.isEmpty
+                ? "Not measured: the model is not in this daemon (a stored run has its history only)."
+                : "λ_max and λ_min by Lanczos (tolerance 1e-3, 30 iterations) at \(eigen.count) checkpoints; the run was paused for each."
+        )
+        page += figure(
+            densityPlot(),
+            caption: caption(density, "Stochastic Lanczos quadrature (4 probes, 40 steps) at the final parameters."))
+        page += figure(
+            landscapePlot(),
+            caption: caption(
+                landscape,
+                "L(θ + α·d₁ + β·d₂) on 21×21 points, d₁ and d₂ random filter-normalized directions; the circle is the final point."
+            ))
         page += "</div>\n<h2>Run settings</h2>\n<table>\n"
         for (key, value) in settings { page += "<tr><td><code>\(e(key))</code></td><td>\(e(value))</td></tr>\n" }
-        page += "</table>\n<p style=\"font-size:12px;color:#777\">Generated by saddle \(e(saddleVersion)); every number comes from saddled.</p>\n</body></html>\n"
+        page +=
+            "</table>\n<p style=\"font-size:12px;color:#777\">Generated by saddle \(e(saddleVersion)); every number comes from saddled.</p>\n</body></html>\n"
         return page
     }
 
@@ -121,7 +143,8 @@ struct HTMLReport {
         let e = DiagnosisOutput.escape
         guard let d = diagnosis else { return "<p>No diagnosis.</p>\n" }
         let confidence = d["confidence"]?.doubleValue ?? 0
-        var html = "<p class=\"verdict\">\(e(diagnosisSubject)): \(e(DiagnosisOutput.verdict(d))) (confidence \(String(format: "%.2f", confidence)))</p>\n"
+        var html =
+            "<p class=\"verdict\">\(e(diagnosisSubject)): \(e(DiagnosisOutput.verdict(d))) (confidence \(String(format: "%.2f", confidence)))</p>\n"
         if let reason = d["reason"]?.stringValue, !reason.isEmpty { html += "<p>\(e(reason))</p>\n" }
         let evidence = Dashboard.topEvidence(d, count: .max)
         if !evidence.isEmpty {
@@ -150,7 +173,9 @@ struct HTMLReport {
     static func flatten(_ json: JSON, prefix: String = "") -> [(String, String)] {
         switch json {
         case .object(let members):
-            return members.keys.sorted().flatMap { flatten(members[$0] ?? .null, prefix: prefix.isEmpty ? $0 : "\(prefix).\($0)") }
+            return members.keys.sorted().flatMap {
+                flatten(members[$0] ?? .null, prefix: prefix.isEmpty ? $0 : "\(prefix).\($0)")
+            }
         case .array(let items) where items.contains(where: { $0.objectValue != nil }):
             return items.enumerated().flatMap { flatten($1, prefix: "\(prefix)[\($0)]") }
         case .string(let s): return [(prefix, s)]

@@ -87,8 +87,10 @@ final class LiveRun: Sendable {
                 s.gradNorms.append(params["gradNorm"]?.doubleValue ?? .nan)
             case "run/diagnosis":
                 guard let diagnosis = params["diagnosis"] else { return }
-                s.verdicts.append(VerdictPoint(step: Int(params["step"]?.int64Value ?? 0), diagnosis: diagnosis,
-                                               final: params["final"]?.boolValue ?? false))
+                s.verdicts.append(
+                    VerdictPoint(
+                        step: Int(params["step"]?.int64Value ?? 0), diagnosis: diagnosis,
+                        final: params["final"]?.boolValue ?? false))
             case "run/finished":
                 s.finished = params
             default: break
@@ -108,8 +110,10 @@ final class LiveRun: Sendable {
     /// there (`run/pause` with `atStep`, requested as soon as the previous checkpoint is done and answered
     /// while the run trains on), λ_max/λ_min are measured and the run resumes; at the end they are measured
     /// once more and the final `run/diagnosis` is awaited (up to `finalWait` s). Returns early when interrupted.
-    func drive(client: DaemonClient, status: JSON, checkpointEvery: Int?, tick: TimeInterval = 0.1,
-               finalWait: TimeInterval = 300, present: (RunSnapshot) -> Void) {
+    func drive(
+        client: DaemonClient, status: JSON, checkpointEvery: Int?, tick: TimeInterval = 0.1,
+        finalWait: TimeInterval = 300, present: (RunSnapshot) -> Void
+    ) {
         let model = status["model"] ?? .null, dataset = status["dataset"] ?? .null
         let run = status["run"]?.stringValue ?? ""
         let total = Int(status["totalSteps"]?.int64Value ?? 0)
@@ -127,7 +131,11 @@ final class LiveRun: Sendable {
             if s.interrupted { return }
             present(s)
             if s.finished != nil { break }
-            guard pending, let answer = checkpointAnswer.withLock({ a in defer { a = nil }; return a }) else { continue }
+            guard pending,
+                let answer = checkpointAnswer.withLock({ a in
+                    defer { a = nil }; return a
+                })
+            else { continue }
             pending = false
             guard let every = checkpointEvery else { continue }
             guard case .success(let paused) = answer, let step = paused["step"]?.int64Value.map({ Int($0) }) else {
@@ -189,7 +197,7 @@ final class LiveRun: Sendable {
         do {
             let result = try client.call("curvature/eigen", .object(params))
             guard let top = result["largest"]?[0]?["value"]?.doubleValue,
-                  let bottom = result["smallest"]?[0]?["value"]?.doubleValue
+                let bottom = result["smallest"]?[0]?["value"]?.doubleValue
             else { throw RunFileLauncher.Failure(description: "curvature/eigen answered without eigenvalues") }
             update { $0.eigen.append(EigenPoint(step: step, lambdaMax: top, lambdaMin: bottom)) }
         } catch {

@@ -48,8 +48,9 @@ enum MetricsLog {
             throw Failure(description: "\(path): no `step` column; is this a Lightning CSVLogger metrics.csv?")
         }
         let preferred = ["train_loss", "loss", "train_loss_step"]
-        guard let lossColumn = preferred.compactMap({ header.firstIndex(of: $0) }).first
-            ?? header.firstIndex(where: { $0.hasSuffix("loss") })
+        guard
+            let lossColumn = preferred.compactMap({ header.firstIndex(of: $0) }).first
+                ?? header.firstIndex(where: { $0.hasSuffix("loss") })
         else {
             throw Failure(description: "\(path): no loss column (looked for train_loss, loss, *loss)")
         }

@@ -18,10 +18,16 @@ struct Report: ParsableCommand {
     @Argument(help: "A run file (JSON) to train and report on.") var runFile: String?
     @Option(name: .customLong("run"), help: "The id of a stored run (history only).") var runID: String?
     @Option(name: .long, help: "The run store saddled opens (default: saddled's own default).") var store: String?
-    @Option(name: .long, help: "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
+    @Option(
+        name: .long,
+        help:
+            "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
     var socket: String?
     @Option(name: [.short, .long], help: "The HTML file to write.") var output: String = "report.html"
-    @Option(name: .long, help: "Measure λ_max/λ_min every K steps, pausing the run exactly at each multiple of K (default: a tenth of the run).") var curvatureEvery: Int?
+    @Option(
+        name: .long,
+        help: "Measure λ_max/λ_min every K steps, pausing the run exactly at each multiple of K (default: a tenth of the run).")
+    var curvatureEvery: Int?
 
     func validate() throws {
         guard (runFile == nil) != (runID == nil) else { throw ValidationError("give exactly one of RUNFILE or --run ID") }
@@ -75,8 +81,9 @@ struct Report: ParsableCommand {
         report.diagnosisSubject = "run \(run)"
         let target: [String: JSON] = ["model": status["model"] ?? .null, "dataset": status["dataset"] ?? .null]
         report.density = measure(client, "curvature/density", target.merging(["probes": 4, "steps": 40]) { $1 })
-        report.landscape = measure(client, "curvature/landscape",
-                                   target.merging(["dimensions": 2, "directions": "random", "points": 21]) { $1 })
+        report.landscape = measure(
+            client, "curvature/landscape",
+            target.merging(["dimensions": 2, "directions": "random", "points": 21]) { $1 })
         return report
     }
 
@@ -87,7 +94,8 @@ struct Report: ParsableCommand {
         var report = HTMLReport(title: "Saddle report: run \(run)")
         report.history = try history(client, run: run)
         let listed = try client.call("run/list")["runs"]?.arrayValue?.first { $0["run"]?.stringValue == run }
-        report.settings = [("run", run)] + HTMLReport.flatten(listed?["config"] ?? [:])
+        report.settings =
+            [("run", run)] + HTMLReport.flatten(listed?["config"] ?? [:])
             + [("state", listed?["state"]?.stringValue ?? "?"), ("finishReason", listed?["finishReason"]?.stringValue ?? "-")]
         report.diagnosis = try? client.call("diagnose", ["run": .string(run)])
         report.diagnosisSubject = "run \(run)"
@@ -101,12 +109,14 @@ struct Report: ParsableCommand {
     private func history(_ client: DaemonClient, run: String) throws -> [HTMLReport.Point] {
         let result = try client.call("run/history", ["run": .string(run), "rank": 0, "maxPoints": 2000])
         return (result["points"]?.arrayValue ?? []).map {
-            HTMLReport.Point(step: $0["step"]?.doubleValue ?? .nan, loss: $0["loss"]?.doubleValue ?? .nan,
-                             gradNorm: $0["gradNorm"]?.doubleValue ?? .nan)
+            HTMLReport.Point(
+                step: $0["step"]?.doubleValue ?? .nan, loss: $0["loss"]?.doubleValue ?? .nan,
+                gradNorm: $0["gradNorm"]?.doubleValue ?? .nan)
         }
     }
 
-    private func measure(_ client: DaemonClient, _ method: String, _ params: [String: JSON]) -> Result<JSON, HTMLReport.ReportGap> {
+    private func measure(_ client: DaemonClient, _ method: String, _ params: [String: JSON]) -> Result<JSON, HTMLReport.ReportGap>
+    {
         do {
             return .success(try client.call(method, .object(params)))
         } catch {

@@ -17,13 +17,18 @@ struct Run: ParsableCommand {
             """)
 
     @Argument(help: "The run file (JSON, protocol/runfile.md).") var runFile: String
-    @Option(name: .long, help: "Also measure λ_max/λ_min every N steps (the run pauses exactly at each multiple of N); default: only at the end.")
+    @Option(
+        name: .long,
+        help: "Also measure λ_max/λ_min every N steps (the run pauses exactly at each multiple of N); default: only at the end.")
     var curvatureEvery: Int?
     @Option(name: .long, help: "Plain output: a progress line every N steps (default: a twentieth of the run).")
     var every: Int?
     @Option(name: .long, help: "Comma-separated verdicts that fail (exit 1), e.g. saddle,plateau.") var failOn: String = ""
     @Option(name: .long, help: "The run store saddled opens (default: saddled's own default).") var store: String?
-    @Option(name: .long, help: "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
+    @Option(
+        name: .long,
+        help:
+            "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
     var socket: String?
 
     func validate() throws {
@@ -43,7 +48,8 @@ struct Run: ParsableCommand {
             client = try DaemonClient(arguments: store.map { ["--store", $0] } ?? [], socket: socket) { live.handle($0, $1) }
             try client.initialize()
             // Checkpoints need frequent step events to pause close to their step.
-            status = try RunFileLauncher.startStatus(client: client, path: runFile, events: ["rate": curvatureEvery == nil ? 50 : 500])
+            status = try RunFileLauncher.startStatus(
+                client: client, path: runFile, events: ["rate": curvatureEvery == nil ? 50 : 500])
         } catch {
             printError("saddle run: \(error)")
             throw ExitCode(2)
@@ -100,8 +106,10 @@ struct Run: ParsableCommand {
 
 /// The verdicts `--fail-on` accepts.
 enum Verdicts {
-    static let known = Set(["saddle", "localMinimum", "plateau", "noisyOrIllConditioned", "diverging", "dataPipelineStall",
-                            "straggler", "rankDivergence", "progressing"])
+    static let known = Set([
+        "saddle", "localMinimum", "plateau", "noisyOrIllConditioned", "diverging", "dataPipelineStall",
+        "straggler", "rankDivergence", "progressing",
+    ])
 
     static func parse(_ list: String) -> Set<String> {
         Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
@@ -109,7 +117,8 @@ enum Verdicts {
 
     static func validate(_ list: String) throws {
         for verdict in parse(list) where !known.contains(verdict) {
-            throw ValidationError("--fail-on: unknown verdict \"\(verdict)\"; verdicts are \(known.sorted().joined(separator: ", "))")
+            throw ValidationError(
+                "--fail-on: unknown verdict \"\(verdict)\"; verdicts are \(known.sorted().joined(separator: ", "))")
         }
     }
 }

@@ -18,8 +18,10 @@ enum SVGPlot {
     static let width = 640.0, height = 300.0, margin = 48.0
 
     /// A line chart; `logY` plots log10(y) for positive values. Vertical markers label x positions.
-    static func lineChart(title: String, series: [Series], markers: [Marker] = [], logY: Bool = false,
-                          xLabel: String = "step") -> String {
+    static func lineChart(
+        title: String, series: [Series], markers: [Marker] = [], logY: Bool = false,
+        xLabel: String = "step"
+    ) -> String {
         let transform: (Double) -> Double? = { y in
             guard y.isFinite else { return nil }
             if logY { return y > 0 ? log10(y) : nil }
@@ -40,11 +42,13 @@ enum SVGPlot {
         var lastLabel = -Double.infinity
         for marker in markers where marker.x.isFinite {
             let x = px(marker.x)
-            svg += "<line class=\"marker\" x1=\"\(f(x))\" y1=\"\(f(margin))\" x2=\"\(f(x))\" y2=\"\(f(height - margin))\" stroke=\"#b44\" stroke-dasharray=\"4 3\"/>"
+            svg +=
+                "<line class=\"marker\" x1=\"\(f(x))\" y1=\"\(f(margin))\" x2=\"\(f(x))\" y2=\"\(f(height - margin))\" stroke=\"#b44\" stroke-dasharray=\"4 3\"/>"
             // Labels that would overlap the previous one are left out; the line still marks the change.
             guard x - lastLabel >= 7 * Double(marker.label.count) else { continue }
             lastLabel = x
-            svg += "<text x=\"\(f(x + 3))\" y=\"\(f(margin + 12))\" fill=\"#b44\" font-size=\"11\">\(DiagnosisOutput.escape(marker.label))</text>"
+            svg +=
+                "<text x=\"\(f(x + 3))\" y=\"\(f(margin + 12))\" fill=\"#b44\" font-size=\"11\">\(DiagnosisOutput.escape(marker.label))</text>"
         }
         for (index, s) in series.enumerated() {
             var points: [String] = []
@@ -52,8 +56,10 @@ enum SVGPlot {
                 guard x.isFinite, let ty = transform(y) else { continue }
                 points.append("\(f(px(x))),\(f(py(ty)))")
             }
-            svg += "<polyline class=\"series\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>"
-            svg += "<text x=\"\(f(width - margin - 120))\" y=\"\(f(margin + 14 + 14 * Double(index)))\" fill=\"\(s.color)\" font-size=\"12\">\(DiagnosisOutput.escape(s.name))</text>"
+            svg +=
+                "<polyline class=\"series\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>"
+            svg +=
+                "<text x=\"\(f(width - margin - 120))\" y=\"\(f(margin + 14 + 14 * Double(index)))\" fill=\"\(s.color)\" font-size=\"12\">\(DiagnosisOutput.escape(s.name))</text>"
         }
         return svg + "</svg>"
     }
@@ -74,7 +80,8 @@ enum SVGPlot {
                 let v = [values[i][j], values[i + 1][j], values[i][j + 1], values[i + 1][j + 1]].filter(\.isFinite)
                 guard !v.isEmpty else { continue }
                 let t = (v.reduce(0, +) / Double(v.count) - lo) / (hi - lo)
-                svg += "<rect x=\"\(f(px(xs[i])))\" y=\"\(f(py(ys[j + 1])))\" width=\"\(f(px(xs[i + 1]) - px(xs[i]) + 0.5))\" height=\"\(f(py(ys[j]) - py(ys[j + 1]) + 0.5))\" fill=\"\(color(t))\"/>"
+                svg +=
+                    "<rect x=\"\(f(px(xs[i])))\" y=\"\(f(py(ys[j + 1])))\" width=\"\(f(px(xs[i + 1]) - px(xs[i]) + 0.5))\" height=\"\(f(py(ys[j]) - py(ys[j + 1]) + 0.5))\" fill=\"\(color(t))\"/>"
             }
         }
         for k in 1..<levels {
@@ -82,8 +89,10 @@ enum SVGPlot {
             var path = ""
             for i in 0..<(xs.count - 1) {
                 for j in 0..<(ys.count - 1) {
-                    let corners = [(xs[i], ys[j], values[i][j]), (xs[i + 1], ys[j], values[i + 1][j]),
-                                   (xs[i + 1], ys[j + 1], values[i + 1][j + 1]), (xs[i], ys[j + 1], values[i][j + 1])]
+                    let corners = [
+                        (xs[i], ys[j], values[i][j]), (xs[i + 1], ys[j], values[i + 1][j]),
+                        (xs[i + 1], ys[j + 1], values[i + 1][j + 1]), (xs[i], ys[j + 1], values[i][j + 1]),
+                    ]
                     var crossings: [(Double, Double)] = []
                     for e in 0..<4 {
                         let (ax, ay, av) = corners[e], (bx, by, bv) = corners[(e + 1) % 4]
@@ -97,7 +106,9 @@ enum SVGPlot {
                     }
                 }
             }
-            if !path.isEmpty { svg += "<path class=\"contour\" d=\"\(path)\" stroke=\"#222\" stroke-width=\"0.7\" fill=\"none\"/>" }
+            if !path.isEmpty {
+                svg += "<path class=\"contour\" d=\"\(path)\" stroke=\"#222\" stroke-width=\"0.7\" fill=\"none\"/>"
+            }
         }
         let cx = px(0), cy = py(0)
         if (xLo...xHi).contains(0), (yLo...yHi).contains(0) {
@@ -114,13 +125,15 @@ enum SVGPlot {
     }
 
     private static func axes(xLo: Double, xHi: Double, yLo: Double, yHi: Double, logY: Bool, xLabel: String) -> String {
-        var svg = "<line x1=\"\(f(margin))\" y1=\"\(f(height - margin))\" x2=\"\(f(width - margin))\" y2=\"\(f(height - margin))\" stroke=\"#000\"/>"
+        var svg =
+            "<line x1=\"\(f(margin))\" y1=\"\(f(height - margin))\" x2=\"\(f(width - margin))\" y2=\"\(f(height - margin))\" stroke=\"#000\"/>"
         svg += "<line x1=\"\(f(margin))\" y1=\"\(f(margin))\" x2=\"\(f(margin))\" y2=\"\(f(height - margin))\" stroke=\"#000\"/>"
         for k in 0...4 {
             let t = Double(k) / 4
             let xv = xLo + t * (xHi - xLo), yv = yLo + t * (yHi - yLo)
             let x = margin + t * (width - 2 * margin), y = height - margin - t * (height - 2 * margin)
-            svg += "<text x=\"\(f(x))\" y=\"\(f(height - margin + 16))\" text-anchor=\"middle\" font-size=\"10\">\(formatNumber(xv))</text>"
+            svg +=
+                "<text x=\"\(f(x))\" y=\"\(f(height - margin + 16))\" text-anchor=\"middle\" font-size=\"10\">\(formatNumber(xv))</text>"
             let label = logY ? "1e\(String(format: "%.1f", yv))" : formatNumber(yv)
             svg += "<text x=\"\(f(margin - 4))\" y=\"\(f(y + 3))\" text-anchor=\"end\" font-size=\"10\">\(label)</text>"
         }

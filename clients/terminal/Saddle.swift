@@ -14,8 +14,12 @@ struct Saddle: ParsableCommand {
 
 /// `saddle status`: starts a daemon and prints its status (a smoke test of the set-up).
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start saddled (or attach to one with --socket) and print its status.")
-    @Option(name: .long, help: "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
+    static let configuration = CommandConfiguration(
+        abstract: "Start saddled (or attach to one with --socket) and print its status.")
+    @Option(
+        name: .long,
+        help:
+            "Attach to the saddled serving this Unix socket (saddled --listen) instead of starting one; default: $SADDLE_SOCKET.")
     var socket: String?
 
     func run() throws {

@@ -12,11 +12,12 @@ enum Sparkline {
         let useLog = low > 0 && high / low > 10
         func scale(_ v: Double) -> Double { useLog ? log10(v) : v }
         let lo = scale(low), hi = scale(high)
-        return String(tail.map { v -> Character in
-            guard v.isFinite else { return "!" }
-            let t = hi > lo ? (scale(v) - lo) / (hi - lo) : 0.5
-            return bars[min(bars.count - 1, max(0, Int(t * Double(bars.count - 1) + 0.5)))]
-        })
+        return String(
+            tail.map { v -> Character in
+                guard v.isFinite else { return "!" }
+                let t = hi > lo ? (scale(v) - lo) / (hi - lo) : 0.5
+                return bars[min(bars.count - 1, max(0, Int(t * Double(bars.count - 1) + 0.5)))]
+            })
     }
 
     /// `[#####-----] 50%`.

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Connects to a Unix domain stream socket, for attaching to `saddled --listen PATH`.

@@ -77,19 +77,25 @@ extension Dataset {
         let dataRows = hasHeader ? Array(rows.dropFirst()) : rows
         let columns = first.fields.count
         guard columns >= 2 else {
-            throw fail(.shapeMismatch, "line \(first.line) has \(columns) column; a data set needs at least one input column and a label column (is the delimiter right?)")
+            throw fail(
+                .shapeMismatch,
+                "line \(first.line) has \(columns) column; a data set needs at least one input column and a label column (is the delimiter right?)"
+            )
         }
         let labelColumn: Int
         switch options.label {
         case .last: labelColumn = columns - 1
         case .index(let i):
             guard i >= 0 && i < columns else {
-                throw fail(.invalidParameters, "label column index \(i) is outside 0..<\(columns); the file has \(columns) columns")
+                throw fail(
+                    .invalidParameters, "label column index \(i) is outside 0..<\(columns); the file has \(columns) columns")
             }
             labelColumn = i
         case .name(let wanted):
             guard hasHeader else {
-                throw fail(.invalidParameters, "label column \"\(wanted)\" is given by name but the file has no header row; give the label column by index")
+                throw fail(
+                    .invalidParameters,
+                    "label column \"\(wanted)\" is given by name but the file has no header row; give the label column by index")
             }
             guard let i = names.firstIndex(of: wanted) else {
                 throw fail(.invalidParameters, "no column named \"\(wanted)\"; the header has: \(names.joined(separator: ", "))")
@@ -105,23 +111,34 @@ extension Dataset {
         var labels = [Int64]()
         for (rowIndex, row) in dataRows.enumerated() {
             guard row.fields.count == columns else {
-                throw fail(.shapeMismatch, "line \(row.line) (data row \(rowIndex)) has \(row.fields.count) fields, expected \(columns) like line \(first.line); fix the row or the delimiter")
+                throw fail(
+                    .shapeMismatch,
+                    "line \(row.line) (data row \(rowIndex)) has \(row.fields.count) fields, expected \(columns) like line \(first.line); fix the row or the delimiter"
+                )
             }
             for (c, field) in row.fields.enumerated() {
                 let where_ = "line \(row.line) (data row \(rowIndex)), \(columnName(c))"
-                guard !field.isEmpty else { throw fail(.badFormat, "\(where_) is empty; fill in or drop rows with missing values") }
+                guard !field.isEmpty else {
+                    throw fail(.badFormat, "\(where_) is empty; fill in or drop rows with missing values")
+                }
                 guard let value = Double(String(field)) else {
-                    throw fail(.badFormat, "\(where_) is \"\(field)\", not a number; CSV data must be numeric (encode categories as numbers)")
+                    throw fail(
+                        .badFormat,
+                        "\(where_) is \"\(field)\", not a number; CSV data must be numeric (encode categories as numbers)")
                 }
                 guard value.isFinite else {
-                    throw fail(.nonFinite, "\(where_) is \(field) (\(value)); remove or impute NaN and infinite values before loading")
+                    throw fail(
+                        .nonFinite, "\(where_) is \(field) (\(value)); remove or impute NaN and infinite values before loading")
                 }
                 if c == labelColumn {
                     switch options.labelKind {
                     case .regression: realTargets.append(value)
                     case .classes:
                         guard value >= 0, value.rounded() == value, value < 2_147_483_648 else {
-                            throw fail(.badLabel, "\(where_) has label \(field), not a non-negative integer class index; use labelKind regression for real-valued targets")
+                            throw fail(
+                                .badLabel,
+                                "\(where_) has label \(field), not a non-negative integer class index; use labelKind regression for real-valued targets"
+                            )
                         }
                         labels.append(Int64(value))
                     }

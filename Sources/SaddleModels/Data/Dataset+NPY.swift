@@ -17,45 +17,60 @@ extension Dataset {
         let x = try NPY.read(path: inputsPath, maxBytes: maxBytes)
         let y = try NPY.read(path: targetsPath, maxBytes: maxBytes)
         guard x.shape.count == 1 || x.shape.count == 2 else {
-            throw DatasetError(.shapeMismatch, file: inputsPath,
-                "\(inputsPath): inputs must have shape [N, features] (or [N]), got \(NPY.shapeText(x.shape)); reshape to 2-D, e.g. a.reshape(len(a), -1)")
+            throw DatasetError(
+                .shapeMismatch, file: inputsPath,
+                "\(inputsPath): inputs must have shape [N, features] (or [N]), got \(NPY.shapeText(x.shape)); reshape to 2-D, e.g. a.reshape(len(a), -1)"
+            )
         }
         let samples = x.shape[0]
         let width = x.shape.count == 2 ? x.shape[1] : 1
         guard width > 0 else {
-            throw DatasetError(.shapeMismatch, file: inputsPath, "\(inputsPath): inputs have no features (shape \(NPY.shapeText(x.shape)))")
+            throw DatasetError(
+                .shapeMismatch, file: inputsPath, "\(inputsPath): inputs have no features (shape \(NPY.shapeText(x.shape)))")
         }
         guard y.shape.first == samples, y.shape.count == 1 || y.shape.count == 2 else {
-            throw DatasetError(.shapeMismatch, file: targetsPath,
-                "\(targetsPath): targets have shape \(NPY.shapeText(y.shape)) but \(inputsPath) has \(samples) rows; targets must be [\(samples), outputs] or [\(samples)]")
+            throw DatasetError(
+                .shapeMismatch, file: targetsPath,
+                "\(targetsPath): targets have shape \(NPY.shapeText(y.shape)) but \(inputsPath) has \(samples) rows; targets must be [\(samples), outputs] or [\(samples)]"
+            )
         }
         let inputs = x.doubles
         if let bad = inputs.firstIndex(where: { !$0.isFinite }) {
-            throw DatasetError(.nonFinite, file: inputsPath,
-                "\(inputsPath): value at row \(bad / width), column \(bad % width) is \(inputs[bad]); remove or impute NaN and infinite values before loading")
+            throw DatasetError(
+                .nonFinite, file: inputsPath,
+                "\(inputsPath): value at row \(bad / width), column \(bad % width) is \(inputs[bad]); remove or impute NaN and infinite values before loading"
+            )
         }
         let targets: DatasetTargets
         switch y.values {
         case .integer(let labels):
             guard y.shape.count == 1 || y.shape[1] == 1 else {
-                throw DatasetError(.shapeMismatch, file: targetsPath,
-                    "\(targetsPath): integer targets are class indices and must be [N] or [N, 1], got \(NPY.shapeText(y.shape)); save one-hot or multi-output targets as float64")
+                throw DatasetError(
+                    .shapeMismatch, file: targetsPath,
+                    "\(targetsPath): integer targets are class indices and must be [N] or [N, 1], got \(NPY.shapeText(y.shape)); save one-hot or multi-output targets as float64"
+                )
             }
             targets = try classTargets(labels, file: targetsPath, classCount: classCount)
         case .floating(let values):
             let outWidth = y.shape.count == 2 ? y.shape[1] : 1
             guard outWidth > 0 else {
-                throw DatasetError(.shapeMismatch, file: targetsPath, "\(targetsPath): targets have no columns (shape \(NPY.shapeText(y.shape)))")
+                throw DatasetError(
+                    .shapeMismatch, file: targetsPath, "\(targetsPath): targets have no columns (shape \(NPY.shapeText(y.shape)))"
+                )
             }
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw DatasetError(.nonFinite, file: targetsPath,
-                    "\(targetsPath): value at row \(bad / outWidth), column \(bad % outWidth) is \(values[bad]); remove or impute NaN and infinite values before loading")
+                throw DatasetError(
+                    .nonFinite, file: targetsPath,
+                    "\(targetsPath): value at row \(bad / outWidth), column \(bad % outWidth) is \(values[bad]); remove or impute NaN and infinite values before loading"
+                )
             }
             targets = .regression(values, width: outWidth)
         }
         return try Dataset(
             name: name ?? fileStem(inputsPath), inputs: inputs, inputWidth: width, targets: targets,
-            provenance: "npy: inputs \(inputsPath) \(NPY.shapeText(x.shape)) \(x.element.rawValue), targets \(targetsPath) \(NPY.shapeText(y.shape)) \(y.element.rawValue)")
+            provenance:
+                "npy: inputs \(inputsPath) \(NPY.shapeText(x.shape)) \(x.element.rawValue), targets \(targetsPath) \(NPY.shapeText(y.shape)) \(y.element.rawValue)"
+        )
     }
 
     /// Class targets from integer labels, checking each is a valid index (naming the row otherwise).
@@ -66,7 +81,8 @@ extension Dataset {
         let limit = Int64(classCount ?? Int(Int32.max))
         if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= limit }) {
             let range = classCount.map { "0…\($0 - 1)" } ?? "non-negative"
-            throw DatasetError(.badLabel, file: file,
+            throw DatasetError(
+                .badLabel, file: file,
                 "\(file): class label at row \(bad) is \(labels[bad]); labels must be \(range) class indices")
         }
         let count = classCount ?? Int((labels.max() ?? 0) + 1)

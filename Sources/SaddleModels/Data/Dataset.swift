@@ -40,7 +40,8 @@ public struct Dataset: Sendable, Equatable {
             throw DatasetError(.shapeMismatch, "data set \"\(name)\": input width must be positive, got \(inputWidth)")
         }
         guard inputs.count % inputWidth == 0 else {
-            throw DatasetError(.shapeMismatch,
+            throw DatasetError(
+                .shapeMismatch,
                 "data set \"\(name)\": \(inputs.count) input values do not divide into rows of width \(inputWidth)")
         }
         let samples = inputs.count / inputWidth
@@ -48,30 +49,39 @@ public struct Dataset: Sendable, Equatable {
             throw DatasetError(.shapeMismatch, "data set \"\(name)\" has no samples; give at least one row")
         }
         if let bad = inputs.firstIndex(where: { !$0.isFinite }) {
-            throw DatasetError(.nonFinite,
-                "data set \"\(name)\": input at row \(bad / inputWidth), column \(bad % inputWidth) is \(inputs[bad]); remove or impute non-finite values")
+            throw DatasetError(
+                .nonFinite,
+                "data set \"\(name)\": input at row \(bad / inputWidth), column \(bad % inputWidth) is \(inputs[bad]); remove or impute non-finite values"
+            )
         }
         switch targets {
         case .regression(let values, let width):
             guard width > 0, values.count == samples * width else {
-                throw DatasetError(.shapeMismatch,
-                    "data set \"\(name)\": \(samples) samples need \(samples) target rows of width \(max(width, 1)), got \(values.count) values with width \(width)")
+                throw DatasetError(
+                    .shapeMismatch,
+                    "data set \"\(name)\": \(samples) samples need \(samples) target rows of width \(max(width, 1)), got \(values.count) values with width \(width)"
+                )
             }
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw DatasetError(.nonFinite,
-                    "data set \"\(name)\": target at row \(bad / width), column \(bad % width) is \(values[bad]); remove or impute non-finite values")
+                throw DatasetError(
+                    .nonFinite,
+                    "data set \"\(name)\": target at row \(bad / width), column \(bad % width) is \(values[bad]); remove or impute non-finite values"
+                )
             }
         case .classes(let labels, let classCount):
             guard labels.count == samples else {
-                throw DatasetError(.shapeMismatch,
+                throw DatasetError(
+                    .shapeMismatch,
                     "data set \"\(name)\": \(samples) samples need \(samples) class labels, got \(labels.count)")
             }
             guard classCount >= 1 else {
                 throw DatasetError(.badLabel, "data set \"\(name)\": class count must be positive, got \(classCount)")
             }
             if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classCount }) {
-                throw DatasetError(.badLabel,
-                    "data set \"\(name)\": label at row \(bad) is \(labels[bad]), outside 0..<\(classCount); class labels must be indices 0…\(classCount - 1)")
+                throw DatasetError(
+                    .badLabel,
+                    "data set \"\(name)\": label at row \(bad) is \(labels[bad]), outside 0..<\(classCount); class labels must be indices 0…\(classCount - 1)"
+                )
             }
         }
         self.name = name

@@ -52,13 +52,17 @@ public struct DatasetGenerator: Sendable, Equatable, JSONDecodable {
         case .deepLinear(let p): (samples, width, targetWidth, kindName) = (p.samples, p.inputs, p.outputs, "deepLinear")
         }
         guard samples > 0, width > 0, targetWidth > 0, width < Int32.max, targetWidth < Int32.max else {
-            throw DatasetError(.invalidParameters,
-                "generator \(kindName): samples (\(samples)), input width (\(width)) and target width (\(targetWidth)) must be positive")
+            throw DatasetError(
+                .invalidParameters,
+                "generator \(kindName): samples (\(samples)), input width (\(width)) and target width (\(targetWidth)) must be positive"
+            )
         }
         let (bytes, overflow) = samples.multipliedReportingOverflow(by: (width + targetWidth) * 8)
         if overflow || bytes > maxBytes {
-            throw DatasetError(.tooLarge,
-                "generated data set \"\(name ?? kindName)\" would take about \(overflow ? "more than \(Int.max)" : "\(bytes)") bytes (\(samples) samples × \(width + targetWidth) values), over the limit maxBytes = \(maxBytes); use fewer samples or raise maxBytes")
+            throw DatasetError(
+                .tooLarge,
+                "generated data set \"\(name ?? kindName)\" would take about \(overflow ? "more than \(Int.max)" : "\(bytes)") bytes (\(samples) samples × \(width + targetWidth) values), over the limit maxBytes = \(maxBytes); use fewer samples or raise maxBytes"
+            )
         }
         var dataset: Dataset
         switch kind {

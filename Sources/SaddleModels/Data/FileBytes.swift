@@ -14,8 +14,10 @@ enum FileBytes {
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DatasetError(.fileNotFound, file: path,
-                "\(what) \(path) does not exist; check the path (relative paths resolve against the daemon's working directory \(FileManager.default.currentDirectoryPath))")
+            throw DatasetError(
+                .fileNotFound, file: path,
+                "\(what) \(path) does not exist; check the path (relative paths resolve against the daemon's working directory \(FileManager.default.currentDirectoryPath))"
+            )
         }
         guard !isDirectory.boolValue else {
             throw DatasetError(.fileNotFound, file: path, "\(what) \(path) is a directory; give the path of a file")
@@ -42,7 +44,8 @@ enum FileBytes {
     }
 
     private static func tooLarge(_ path: String, what: String, size: String, maxBytes: Int) -> DatasetError {
-        DatasetError(.tooLarge, file: path,
+        DatasetError(
+            .tooLarge, file: path,
             "\(what) \(path) is \(size), over the limit maxBytes = \(maxBytes); raise maxBytes or load a smaller file")
     }
 
@@ -58,7 +61,8 @@ enum FileBytes {
             if n < 0 {
                 var code: Int32 = 0
                 let message = gzerror(gz, &code).map { String(cString: $0) } ?? "unknown zlib error"
-                throw DatasetError(.badFormat, file: path,
+                throw DatasetError(
+                    .badFormat, file: path,
                     "\(what) \(path) is not a valid gzip stream (zlib: \(message)); recompress it with gzip")
             }
             if n == 0 { break }
@@ -70,8 +74,10 @@ enum FileBytes {
         var code: Int32 = 0
         let message = gzerror(gz, &code).map { String(cString: $0) } ?? ""
         if code != Z_OK && code != Z_STREAM_END {
-            throw DatasetError(.truncated, file: path,
-                "\(what) \(path) is a truncated or corrupt gzip stream (zlib: \(message)) after \(out.count) decompressed bytes; download or compress it again")
+            throw DatasetError(
+                .truncated, file: path,
+                "\(what) \(path) is a truncated or corrupt gzip stream (zlib: \(message)) after \(out.count) decompressed bytes; download or compress it again"
+            )
         }
         return out
     }

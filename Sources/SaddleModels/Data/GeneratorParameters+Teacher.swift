@@ -2,9 +2,9 @@ import SaddleJSON
 import SaddleMath
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 func sine(_ x: Double) -> Double { sin(x) }
@@ -31,8 +31,10 @@ public struct TeacherStudentParameters: Sendable, Equatable, JSONDecodable {
     public var activation: Activation
     public var seed: UInt64
 
-    public init(inputs: Int = 4, hidden: Int = 8, outputs: Int = 1, samples: Int = 256, noise: Double = 0,
-                labels: Labels = .regression, activation: Activation = .tanh, seed: UInt64 = 0) {
+    public init(
+        inputs: Int = 4, hidden: Int = 8, outputs: Int = 1, samples: Int = 256, noise: Double = 0,
+        labels: Labels = .regression, activation: Activation = .tanh, seed: UInt64 = 0
+    ) {
         self.inputs = inputs
         self.hidden = hidden
         self.outputs = outputs
@@ -44,14 +46,16 @@ public struct TeacherStudentParameters: Sendable, Equatable, JSONDecodable {
     }
 
     public init(from reader: JSONReader) throws(JSONShapeError) {
-        _ = try reader.object(allowing: GeneratorLimits.common.union(["inputs", "hidden", "outputs", "noise", "labels", "activation"]))
+        _ = try reader.object(
+            allowing: GeneratorLimits.common.union(["inputs", "hidden", "outputs", "noise", "labels", "activation"]))
         inputs = try reader["inputs"].int(default: 4, min: 1, max: GeneratorLimits.maxWidth)
         hidden = try reader["hidden"].int(default: 8, min: 1, max: GeneratorLimits.maxWidth)
         samples = try reader["samples"].int(default: 256, min: 1, max: GeneratorLimits.maxSamples)
         noise = try reader["noise"].double(default: 0, min: 0)
         labels = try reader["labels"].enumCase(Labels.self, default: .regression)
-        outputs = try reader["outputs"].int(default: labels == .classes ? 2 : 1, min: labels == .classes ? 2 : 1,
-                                            max: GeneratorLimits.maxWidth)
+        outputs = try reader["outputs"].int(
+            default: labels == .classes ? 2 : 1, min: labels == .classes ? 2 : 1,
+            max: GeneratorLimits.maxWidth)
         activation = try reader["activation"].enumCase(Activation.self, default: .tanh)
         seed = try GeneratorLimits.seed(reader)
     }
@@ -96,8 +100,11 @@ public struct TeacherStudentParameters: Sendable, Equatable, JSONDecodable {
             }
             targets = .classes(classes, classCount: outputs)
         }
-        return try Dataset(name: "teacherStudent", inputs: x.storage, inputWidth: inputs, targets: targets,
-            provenance: "generated teacherStudent: inputs \(inputs), hidden \(hidden) \(activation.rawValue), outputs \(outputs), samples \(samples), noise \(noise), labels \(labels.rawValue), seed \(seed)")
+        return try Dataset(
+            name: "teacherStudent", inputs: x.storage, inputWidth: inputs, targets: targets,
+            provenance:
+                "generated teacherStudent: inputs \(inputs), hidden \(hidden) \(activation.rawValue), outputs \(outputs), samples \(samples), noise \(noise), labels \(labels.rawValue), seed \(seed)"
+        )
     }
 }
 
@@ -139,8 +146,10 @@ public struct DeepLinearParameters: Sendable, Equatable, JSONDecodable {
         let x = Tensor<Double>.gaussian(shape: [samples, inputs], rng: &rng)
         var y = x.matmul(weights(), transposeOther: true).storage
         if noise > 0 { for i in y.indices { y[i] += noise * rng.gaussian() } }
-        return try Dataset(name: "deepLinear", inputs: x.storage, inputWidth: inputs,
+        return try Dataset(
+            name: "deepLinear", inputs: x.storage, inputWidth: inputs,
             targets: .regression(y, width: outputs),
-            provenance: "generated deepLinear: inputs \(inputs), outputs \(outputs), samples \(samples), noise \(noise), seed \(seed)")
+            provenance:
+                "generated deepLinear: inputs \(inputs), outputs \(outputs), samples \(samples), noise \(noise), seed \(seed)")
     }
 }

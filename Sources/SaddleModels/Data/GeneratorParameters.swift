@@ -62,8 +62,11 @@ public struct XORParameters: Sendable, Equatable, JSONDecodable {
             }
         }
         let targets: DatasetTargets = labels == .classes ? .classes(classes, classCount: 2) : .regression(dense, width: 1)
-        return try Dataset(name: "xor", inputs: x, inputWidth: 2, targets: targets,
-            provenance: "generated xor: samples \(sampleCount), noise \(noise), labels \(labels.rawValue), centered \(centered), seed \(seed)")
+        return try Dataset(
+            name: "xor", inputs: x, inputWidth: 2, targets: targets,
+            provenance:
+                "generated xor: samples \(sampleCount), noise \(noise), labels \(labels.rawValue), centered \(centered), seed \(seed)"
+        )
     }
 }
 
@@ -78,7 +81,9 @@ public struct GaussianMixtureParameters: Sendable, Equatable, JSONDecodable {
     public var std: Double
     public var seed: UInt64
 
-    public init(classes: Int = 3, dimensions: Int = 2, samples: Int = 300, separation: Double = 4, std: Double = 1, seed: UInt64 = 0) {
+    public init(
+        classes: Int = 3, dimensions: Int = 2, samples: Int = 300, separation: Double = 4, std: Double = 1, seed: UInt64 = 0
+    ) {
         self.classes = classes
         self.dimensions = dimensions
         self.samples = samples
@@ -120,9 +125,12 @@ public struct GaussianMixtureParameters: Sendable, Equatable, JSONDecodable {
             for j in 0..<dimensions { x.append(centers[c * dimensions + j] + std * rng.gaussian()) }
             labels.append(Int32(c))
         }
-        return try Dataset(name: "gaussianMixture", inputs: x, inputWidth: dimensions,
+        return try Dataset(
+            name: "gaussianMixture", inputs: x, inputWidth: dimensions,
             targets: .classes(labels, classCount: classes),
-            provenance: "generated gaussianMixture: classes \(classes), dimensions \(dimensions), samples \(samples), separation \(separation), std \(std), seed \(seed)")
+            provenance:
+                "generated gaussianMixture: classes \(classes), dimensions \(dimensions), samples \(samples), separation \(separation), std \(std), seed \(seed)"
+        )
     }
 }
 
@@ -162,7 +170,8 @@ public struct SpiralsParameters: Sendable, Equatable, JSONDecodable {
             x.append(t * sine(angle) + (noise > 0 ? noise * rng.gaussian() : 0))
             labels.append(Int32(c))
         }
-        return try Dataset(name: "spirals", inputs: x, inputWidth: 2, targets: .classes(labels, classCount: 2),
+        return try Dataset(
+            name: "spirals", inputs: x, inputWidth: 2, targets: .classes(labels, classCount: 2),
             provenance: "generated spirals: samples \(samples), noise \(noise), turns \(turns), seed \(seed)")
     }
 }

@@ -36,16 +36,23 @@ public enum IDX {
             throw fail(.truncated, "file has \(bytes.count) bytes, too short for the 4-byte IDX magic; the file is truncated")
         }
         guard bytes[0] == 0, bytes[1] == 0 else {
-            throw fail(.badFormat, "not an IDX file: the magic number must start with two zero bytes, got \(String(format2: bytes[0])) \(String(format2: bytes[1])); gzip files are detected automatically, other formats are not supported")
+            throw fail(
+                .badFormat,
+                "not an IDX file: the magic number must start with two zero bytes, got \(String(format2: bytes[0])) \(String(format2: bytes[1])); gzip files are detected automatically, other formats are not supported"
+            )
         }
         guard let element = IDXArray.Element(rawValue: bytes[2]) else {
-            throw fail(.unsupportedType, "IDX type byte 0x\(String(format2: bytes[2])) is not one of 08 (uint8), 09 (int8), 0B (int16), 0C (int32), 0D (float32), 0E (float64)")
+            throw fail(
+                .unsupportedType,
+                "IDX type byte 0x\(String(format2: bytes[2])) is not one of 08 (uint8), 09 (int8), 0B (int16), 0C (int32), 0D (float32), 0E (float64)"
+            )
         }
         let rank = Int(bytes[3])
         guard rank >= 1 else { throw fail(.badFormat, "IDX file declares 0 dimensions; it needs at least one") }
         let dataStart = 4 + 4 * rank
         guard bytes.count >= dataStart else {
-            throw fail(.truncated, "file ends after \(bytes.count) bytes, inside the \(rank) dimension sizes; the file is truncated")
+            throw fail(
+                .truncated, "file ends after \(bytes.count) bytes, inside the \(rank) dimension sizes; the file is truncated")
         }
         var shape: [Int] = []
         var count = 1
@@ -59,7 +66,10 @@ public enum IDX {
         let needed = count * element.byteCount
         let available = bytes.count - dataStart
         guard available >= needed else {
-            throw fail(.truncated, "dimensions \(shape) of \(element) need \(needed) data bytes but the file has \(available); the file is truncated, download it again")
+            throw fail(
+                .truncated,
+                "dimensions \(shape) of \(element) need \(needed) data bytes but the file has \(available); the file is truncated, download it again"
+            )
         }
         var values = [Double](repeating: 0, count: count)
         for i in 0..<count {
@@ -106,37 +116,47 @@ extension Dataset {
             throw DatasetError(.shapeMismatch, file: imagesPath, "\(imagesPath): images have no pixels (dimensions \(x.shape))")
         }
         guard y.shape[0] == samples else {
-            throw DatasetError(.shapeMismatch, file: labelsPath,
+            throw DatasetError(
+                .shapeMismatch, file: labelsPath,
                 "\(labelsPath): has \(y.shape[0]) labels but \(imagesPath) has \(samples) images; give the matching label file")
         }
         var inputs = x.values
         if scaleToUnitInterval {
             guard x.element == .uint8 else {
-                throw DatasetError(.invalidParameters, file: imagesPath,
-                    "\(imagesPath): scaleToUnitInterval divides uint8 pixels by 255, but this file holds \(x.element); turn scaling off")
+                throw DatasetError(
+                    .invalidParameters, file: imagesPath,
+                    "\(imagesPath): scaleToUnitInterval divides uint8 pixels by 255, but this file holds \(x.element); turn scaling off"
+                )
             }
             for i in inputs.indices { inputs[i] /= 255 }
         } else if let bad = inputs.firstIndex(where: { !$0.isFinite }) {
-            throw DatasetError(.nonFinite, file: imagesPath,
-                "\(imagesPath): value at image \(bad / width), element \(bad % width) is \(inputs[bad]); remove NaN and infinite values")
+            throw DatasetError(
+                .nonFinite, file: imagesPath,
+                "\(imagesPath): value at image \(bad / width), element \(bad % width) is \(inputs[bad]); remove NaN and infinite values"
+            )
         }
         let targets: DatasetTargets
         if y.element.isInteger {
             guard y.shape.count == 1 else {
-                throw DatasetError(.shapeMismatch, file: labelsPath,
+                throw DatasetError(
+                    .shapeMismatch, file: labelsPath,
                     "\(labelsPath): integer labels must be one class index per sample (dimensions [\(samples)]), got \(y.shape)")
             }
             targets = try classTargets(y.values.map { Int64($0) }, file: labelsPath, classCount: classCount)
         } else {
             let outWidth = y.shape.dropFirst().reduce(1, *)
             if let bad = y.values.firstIndex(where: { !$0.isFinite }) {
-                throw DatasetError(.nonFinite, file: labelsPath,
-                    "\(labelsPath): value at row \(bad / max(outWidth, 1)), column \(bad % max(outWidth, 1)) is \(y.values[bad]); remove NaN and infinite values")
+                throw DatasetError(
+                    .nonFinite, file: labelsPath,
+                    "\(labelsPath): value at row \(bad / max(outWidth, 1)), column \(bad % max(outWidth, 1)) is \(y.values[bad]); remove NaN and infinite values"
+                )
             }
             targets = .regression(y.values, width: outWidth)
         }
         return try Dataset(
             name: name ?? fileStem(imagesPath), inputs: inputs, inputWidth: width, targets: targets,
-            provenance: "idx: images \(imagesPath) \(x.shape) \(x.element), labels \(labelsPath) \(y.shape) \(y.element)\(scaleToUnitInterval ? ", scaled by 1/255" : "")")
+            provenance:
+                "idx: images \(imagesPath) \(x.shape) \(x.element), labels \(labelsPath) \(y.shape) \(y.element)\(scaleToUnitInterval ? ", scaled by 1/255" : "")"
+        )
     }
 }

@@ -52,12 +52,18 @@ public enum NPY {
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
         guard bytes.count >= 10 else {
             if bytes.starts(with: magic.prefix(min(bytes.count, 6))) && !bytes.isEmpty {
-                throw fail(.truncated, "file ends after \(bytes.count) bytes, inside the .npy preamble; the file is truncated, save it again")
+                throw fail(
+                    .truncated,
+                    "file ends after \(bytes.count) bytes, inside the .npy preamble; the file is truncated, save it again")
             }
-            throw fail(.badFormat, "not a .npy file (\(bytes.count) bytes, too short for the \\x93NUMPY preamble); save arrays with numpy.save")
+            throw fail(
+                .badFormat,
+                "not a .npy file (\(bytes.count) bytes, too short for the \\x93NUMPY preamble); save arrays with numpy.save")
         }
         guard bytes.starts(with: magic) else {
-            throw fail(.badFormat, "not a .npy file: it does not start with \\x93NUMPY; save arrays with numpy.save (not savez, pickle or text)")
+            throw fail(
+                .badFormat,
+                "not a .npy file: it does not start with \\x93NUMPY; save arrays with numpy.save (not savez, pickle or text)")
         }
         let major = bytes[6]
         let headerLength: Int
@@ -71,11 +77,15 @@ public enum NPY {
             headerLength = Int(bytes.loadLE(UInt32.self, at: 8))
             headerStart = 12
         default:
-            throw fail(.badFormat, ".npy format version \(major).\(bytes[7]) is not supported (only 1.0, 2.0, 3.0); save with a current numpy")
+            throw fail(
+                .badFormat,
+                ".npy format version \(major).\(bytes[7]) is not supported (only 1.0, 2.0, 3.0); save with a current numpy")
         }
         let dataStart = headerStart + headerLength
         guard dataStart <= bytes.count else {
-            throw fail(.truncated, "header claims \(headerLength) bytes but the file ends after \(bytes.count - headerStart); the file is truncated")
+            throw fail(
+                .truncated,
+                "header claims \(headerLength) bytes but the file ends after \(bytes.count - headerStart); the file is truncated")
         }
         guard let headerText = String(validating: bytes[headerStart..<dataStart], as: UTF8.self) else {
             throw fail(.badFormat, "the .npy header is not valid text")
@@ -86,10 +96,15 @@ public enum NPY {
             guard case .dict(let d) = try parser.parseValue() else { throw PyLiteralParser.Failure("the header is not a dict") }
             header = d
         } catch {
-            throw fail(.badFormat, "malformed .npy header \(headerText.trimmingTrailingWhitespace()) (\(error.message)); save the array with numpy.save")
+            throw fail(
+                .badFormat,
+                "malformed .npy header \(headerText.trimmingTrailingWhitespace()) (\(error.message)); save the array with numpy.save"
+            )
         }
         guard case .string(let descr)? = header["descr"] else {
-            throw fail(.unsupportedType, "header has no simple 'descr' string (structured arrays are not supported); save a plain numeric array")
+            throw fail(
+                .unsupportedType,
+                "header has no simple 'descr' string (structured arrays are not supported); save a plain numeric array")
         }
         guard case .bool(let fortran)? = header["fortran_order"] else {
             throw fail(.badFormat, "header has no 'fortran_order' True/False entry")
@@ -103,14 +118,23 @@ public enum NPY {
             shape.append(d)
         }
         if fortran {
-            throw fail(.unsupportedType, "array is stored in Fortran order (fortran_order: True); save it in C order: numpy.save(path, numpy.ascontiguousarray(a))")
+            throw fail(
+                .unsupportedType,
+                "array is stored in Fortran order (fortran_order: True); save it in C order: numpy.save(path, numpy.ascontiguousarray(a))"
+            )
         }
         let normalized = descr.hasPrefix("=") ? "<" + descr.dropFirst() : descr
         guard let element = NPYArray.Element(rawValue: normalized) else {
             if descr.hasPrefix(">") {
-                throw fail(.unsupportedType, "dtype '\(descr)' is big-endian; convert to little-endian: numpy.save(path, a.astype(a.dtype.newbyteorder('<')))")
+                throw fail(
+                    .unsupportedType,
+                    "dtype '\(descr)' is big-endian; convert to little-endian: numpy.save(path, a.astype(a.dtype.newbyteorder('<')))"
+                )
             }
-            throw fail(.unsupportedType, "dtype '\(descr)' is not supported; save as float64 ('<f8'), float32 ('<f4'), int64 ('<i8') or int32 ('<i4'), e.g. numpy.save(path, a.astype(numpy.float64))")
+            throw fail(
+                .unsupportedType,
+                "dtype '\(descr)' is not supported; save as float64 ('<f8'), float32 ('<f4'), int64 ('<i8') or int32 ('<i4'), e.g. numpy.save(path, a.astype(numpy.float64))"
+            )
         }
         var count = 1
         for d in shape {
@@ -122,19 +146,36 @@ public enum NPY {
         guard !overflow else { throw fail(.badFormat, "shape \(shape) is too large") }
         let available = bytes.count - dataStart
         guard available >= needed else {
-            throw fail(.truncated, "shape \(shapeText(shape)) of \(descr) needs \(needed) data bytes but the file has \(available); the file is truncated, save it again")
+            throw fail(
+                .truncated,
+                "shape \(shapeText(shape)) of \(descr) needs \(needed) data bytes but the file has \(available); the file is truncated, save it again"
+            )
         }
         let values: NPYArray.Values = bytes.withUnsafeBytes { raw in
             let base = dataStart
             switch element {
             case .float64:
-                return .floating((0..<count).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: base + 8 * $0, as: UInt64.self))) })
+                return .floating(
+                    (0..<count).map {
+                        Double(
+                            bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: base + 8 * $0, as: UInt64.self)))
+                    })
             case .float32:
-                return .floating((0..<count).map { Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: base + 4 * $0, as: UInt32.self)))) })
+                return .floating(
+                    (0..<count).map {
+                        Double(
+                            Float(
+                                bitPattern: UInt32(
+                                    littleEndian: raw.loadUnaligned(fromByteOffset: base + 4 * $0, as: UInt32.self))))
+                    })
             case .int64:
-                return .integer((0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: base + 8 * $0, as: Int64.self)) })
+                return .integer(
+                    (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: base + 8 * $0, as: Int64.self)) })
             case .int32:
-                return .integer((0..<count).map { Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: base + 4 * $0, as: Int32.self))) })
+                return .integer(
+                    (0..<count).map {
+                        Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: base + 4 * $0, as: Int32.self)))
+                    })
             }
         }
         return NPYArray(shape: shape, element: element, values: values)
@@ -175,7 +216,9 @@ struct PyLiteralParser {
     init(_ text: [UInt8]) { self.text = text }
 
     private mutating func skipSpace() {
-        while position < text.count, text[position] == 0x20 || text[position] == 0x0A || text[position] == 0x09 || text[position] == 0x0D {
+        while position < text.count,
+            text[position] == 0x20 || text[position] == 0x0A || text[position] == 0x09 || text[position] == 0x0D
+        {
             position += 1
         }
     }

@@ -32,8 +32,9 @@ enum BlockSelector: Sendable, Equatable {
         }
         guard let lower = matching.map(\.range.lowerBound).min(), let upper = matching.map(\.range.upperBound).max() else {
             let names = blocks.map { "\"\($0.name)\" (layer \($0.layer))" }.joined(separator: ", ")
-            throw JSONShapeError(path: "params.block",
-                                 message: "names no parameters of the model; its blocks are \(names.isEmpty ? "none" : names)")
+            throw JSONShapeError(
+                path: "params.block",
+                message: "names no parameters of the model; its blocks are \(names.isEmpty ? "none" : names)")
         }
         return (label, lower..<upper)
     }

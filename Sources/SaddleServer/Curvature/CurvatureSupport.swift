@@ -53,8 +53,9 @@ extension Server {
         if let block = options.block {
             do { (label, range) = try block.resolve(in: resolved.model.model) } catch { throw .invalidParams(error.description) }
         }
-        return CurvatureTarget(resolved: resolved, kind: options.kind, blockLabel: label, range: range,
-                               isRestricted: options.block != nil)
+        return CurvatureTarget(
+            resolved: resolved, kind: options.kind, blockLabel: label, range: range,
+            isRestricted: options.block != nil)
     }
 
     /// Refuses a Lanczos run whose basis (`vectors` vectors of `dimension` doubles) would exceed
@@ -63,8 +64,9 @@ extension Server {
         let (bytes, overflow) = vectors.multipliedReportingOverflow(by: dimension)
         let requested = overflow ? Int.max : bytes.multipliedReportingOverflow(by: 8).overflow ? Int.max : bytes * 8
         guard requested <= workspace.limits.maxLanczosBytes else {
-            throw .limitExceeded("Lanczos memory", value: workspace.limits.maxLanczosBytes, requested: requested,
-                                 flag: "--max-lanczos-bytes")
+            throw .limitExceeded(
+                "Lanczos memory", value: workspace.limits.maxLanczosBytes, requested: requested,
+                flag: "--max-lanczos-bytes")
         }
     }
 
@@ -77,7 +79,8 @@ extension Server {
         let indices: [Int]
         do { indices = try request.samples.resolve(sampleCount: dataset.sampleCount) } catch { throw RPCError(from: error) }
         guard indices.count >= subsets else {
-            throw .invalidParams("`params.subsets` is \(subsets) but only \(indices.count) samples are selected; every subset needs at least one")
+            throw .invalidParams(
+                "`params.subsets` is \(subsets) but only \(indices.count) samples are selected; every subset needs at least one")
         }
         var objectives: [Objective] = [], counts: [Int] = []
         var start = 0
@@ -87,9 +90,11 @@ extension Server {
             start += count
             do {
                 // The subsets live together: they share one objective's budget for kept linearizations.
-                objectives.append(try Objective(model: target.resolved.model.model, dataset: dataset, samples: .indices(part),
-                                                precision: request.precision,
-                                                linearizationBudget: Objective.defaultLinearizationBudget / subsets))
+                objectives.append(
+                    try Objective(
+                        model: target.resolved.model.model, dataset: dataset, samples: .indices(part),
+                        precision: request.precision,
+                        linearizationBudget: Objective.defaultLinearizationBudget / subsets))
             } catch { throw RPCError(from: error) }
             counts.append(count)
         }
@@ -126,7 +131,9 @@ extension RequestContext {
 
 extension SubsetUncertainty.Result {
     var json: JSON {
-        ["mean": .number(mean), "standardDeviation": .number(standardDeviation), "standardError": .number(standardError),
-         "values": .numbers(values), "samplesPerSubset": .array(samplesPerSubset.map { .int($0) }), "subsets": .int(subsets)]
+        [
+            "mean": .number(mean), "standardDeviation": .number(standardDeviation), "standardError": .number(standardError),
+            "values": .numbers(values), "samplesPerSubset": .array(samplesPerSubset.map { .int($0) }), "subsets": .int(subsets),
+        ]
     }
 }

@@ -13,7 +13,9 @@ struct LanczosSettings: Sendable {
     init(from reader: JSONReader, maxCount: Int) throws(JSONShapeError) {
         largest = try reader["largest"].int(default: 1, min: 0, max: maxCount)
         smallest = try reader["smallest"].int(default: 1, min: 0, max: maxCount)
-        if largest + smallest == 0 { throw reader["largest"].fail("and `params.smallest` are both 0; ask for at least one eigenvalue") }
+        if largest + smallest == 0 {
+            throw reader["largest"].fail("and `params.smallest` are both 0; ask for at least one eigenvalue")
+        }
         tolerance = try reader["tolerance"].double(default: 1e-6, min: 0)
         maxIterations = try reader["maxIterations"].optionalInt(min: 1, max: 1_000_000)
     }

@@ -26,45 +26,57 @@ extension Server {
             }
             if let (objectives, counts) = subsetObjectives {
                 let operators = try objectives.map { try target.makeOperator(objective: $0) }
-                result["uncertainty"] = try uncertainty(p, operators: operators, counts: counts, control: control.part(1, of: parts))
+                result["uncertainty"] = try uncertainty(
+                    p, operators: operators, counts: counts, control: control.part(1, of: parts))
             }
             return .object(result.merging(target.summary) { a, _ in a })
         }
     }
 
-    private func lanczos(_ p: CurvatureEigen.Params, target: CurvatureTarget, op: RestrictedOperator<HessianOperator>,
-                         control: CurvatureControl) throws -> [String: JSON] {
+    private func lanczos(
+        _ p: CurvatureEigen.Params, target: CurvatureTarget, op: RestrictedOperator<HessianOperator>,
+        control: CurvatureControl
+    ) throws -> [String: JSON] {
         let r = try Lanczos.eigen(op, options: lanczosOptions(p, vectors: p.keepVectors), control: control)
         func entries(_ values: [Double], _ residuals: [Double], _ converged: [Bool], _ vectors: [[Double]]) -> JSON {
-            .array(values.indices.map { i in
-                var entry: [String: JSON] = ["value": .number(values[i]), "residual": .number(residuals[i]), "converged": .bool(converged[i])]
-                if i < vectors.count {
-                    let stored = workspace.addDirection(
-                        model: target.resolved.model.id, vector: target.embed(vectors[i]),
-                        label: "eigenvector λ=\(values[i]) (\(target.kind.rawValue), \(target.blockLabel))", eigenvalue: values[i])
-                    entry["direction"] = .string(stored.id)
-                }
-                return .object(entry)
-            })
+            .array(
+                values.indices.map { i in
+                    var entry: [String: JSON] = [
+                        "value": .number(values[i]), "residual": .number(residuals[i]), "converged": .bool(converged[i]),
+                    ]
+                    if i < vectors.count {
+                        let stored = workspace.addDirection(
+                            model: target.resolved.model.id, vector: target.embed(vectors[i]),
+                            label: "eigenvector λ=\(values[i]) (\(target.kind.rawValue), \(target.blockLabel))",
+                            eigenvalue: values[i])
+                        entry["direction"] = .string(stored.id)
+                    }
+                    return .object(entry)
+                })
         }
         return [
             "method": "lanczos",
             "largest": entries(r.largest, r.largestResiduals, r.largestConverged, r.largestVectors),
             "smallest": entries(r.smallest, r.smallestResiduals, r.smallestConverged, r.smallestVectors),
             "spectrumScale": .number(r.spectrumScale), "tolerance": .number(r.tolerance), "iterations": .int(r.iterations),
-            "products": .int(r.products), "stopReason": .string(r.stopReason.rawValue), "notes": .array(r.notes.map { .string($0) }),
+            "products": .int(r.products), "stopReason": .string(r.stopReason.rawValue),
+            "notes": .array(r.notes.map { .string($0) }),
         ]
     }
 
     private func lanczosOptions(_ p: CurvatureEigen.Params, vectors: Bool) -> Lanczos.Options {
-        Lanczos.Options(largest: p.largest, smallest: p.smallest, tolerance: p.tolerance, maxIterations: p.maxIterations,
-                        seed: p.seed, computeVectors: vectors)
+        Lanczos.Options(
+            largest: p.largest, smallest: p.smallest, tolerance: p.tolerance, maxIterations: p.maxIterations,
+            seed: p.seed, computeVectors: vectors)
     }
 
-    private func power(_ p: CurvatureEigen.Params, op: RestrictedOperator<HessianOperator>,
-                       control: CurvatureControl) throws -> [String: JSON] {
-        let options = PowerIteration.Options(count: 1, tolerance: p.tolerance, maxIterations: p.maxIterations ?? 1000,
-                                             seed: p.seed, findSmallest: true)
+    private func power(
+        _ p: CurvatureEigen.Params, op: RestrictedOperator<HessianOperator>,
+        control: CurvatureControl
+    ) throws -> [String: JSON] {
+        let options = PowerIteration.Options(
+            count: 1, tolerance: p.tolerance, maxIterations: p.maxIterations ?? 1000,
+            seed: p.seed, findSmallest: true)
         let r = try PowerIteration.eigen(op, options: options, control: control)
         let dominant = r.dominant[0]
         let largest = r.largest ?? dominant, smallest = r.smallest ?? dominant
@@ -80,14 +92,20 @@ extension Server {
             "spectrumScale": .number(max(abs(largest), abs(smallest))), "tolerance": .number(p.tolerance),
             "iterations": .int(r.products), "products": .int(r.products),
             "stopReason": .string(dominantConverged && shiftedConverged ? "converged" : "maxIterations"),
-            "notes": [.string("power iteration (PyHessian's method) finds the eigenvalue of largest magnitude, then the other end "
-                + "from a run on A − θ·I; it stops when the Rayleigh quotient changes by less than `tolerance` relative, and reports no residuals")],
+            "notes": [
+                .string(
+                    "power iteration (PyHessian's method) finds the eigenvalue of largest magnitude, then the other end "
+                        + "from a run on A − θ·I; it stops when the Rayleigh quotient changes by less than `tolerance` relative, and reports no residuals"
+                )
+            ],
         ]
     }
 
     /// The largest and smallest eigenvalue on each disjoint subset: mean, spread and values.
-    private func uncertainty(_ p: CurvatureEigen.Params, operators: [RestrictedOperator<HessianOperator>], counts: [Int],
-                             control: CurvatureControl) throws -> JSON {
+    private func uncertainty(
+        _ p: CurvatureEigen.Params, operators: [RestrictedOperator<HessianOperator>], counts: [Int],
+        control: CurvatureControl
+    ) throws -> JSON {
         var smallestValues: [Double] = []
         let primary = try SubsetUncertainty.estimate(operators: operators, samplesPerSubset: counts, control: control) { op, c in
             switch p.method {
@@ -96,8 +114,10 @@ extension Server {
                 smallestValues.append(r.smallest.first ?? .nan)
                 return p.largest > 0 ? r.largest[0] : r.smallest[0]
             case .power:
-                let r = try PowerIteration.eigen(op, options: PowerIteration.Options(
-                    count: 1, tolerance: p.tolerance, maxIterations: p.maxIterations ?? 1000, seed: p.seed), control: c)
+                let r = try PowerIteration.eigen(
+                    op,
+                    options: PowerIteration.Options(
+                        count: 1, tolerance: p.tolerance, maxIterations: p.maxIterations ?? 1000, seed: p.seed), control: c)
                 smallestValues.append(r.smallest ?? .nan)
                 return p.largest > 0 ? (r.largest ?? .nan) : (r.smallest ?? .nan)
             }
@@ -107,7 +127,8 @@ extension Server {
         if p.smallest > 0 {
             // Same formulas, no further products: the estimator replays the values already computed.
             var next = 0
-            members["smallest"] = p.largest > 0
+            members["smallest"] =
+                p.largest > 0
                 ? try SubsetUncertainty.estimate(operators: operators, samplesPerSubset: counts) { _, _ in
                     defer { next += 1 }
                     return smallestValues[next]
@@ -122,7 +143,8 @@ extension CurvatureControl {
     /// Progress mapped into part `index` of `count` equal parts; the same cancellation.
     func part(_ index: Double, of count: Double) -> CurvatureControl {
         let progress = self.progress
-        return CurvatureControl(checkCancelled: checkCancelled,
-                                progress: { fraction, message in progress((index + fraction) / count, message) })
+        return CurvatureControl(
+            checkCancelled: checkCancelled,
+            progress: { fraction, message in progress((index + fraction) / count, message) })
     }
 }

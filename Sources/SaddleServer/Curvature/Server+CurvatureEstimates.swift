@@ -10,8 +10,9 @@ extension Server {
         let subsetObjectives = try p.options.subsets.map { s throws(RPCError) in
             try self.subsetObjectives(target, request: p.request, subsets: s)
         }
-        let options = Hutchinson.Options(probes: p.probes, targetRelativeStandardError: p.targetRelativeStandardError,
-                                         minimumProbes: min(10, p.probes), seed: p.seed)
+        let options = Hutchinson.Options(
+            probes: p.probes, targetRelativeStandardError: p.targetRelativeStandardError,
+            minimumProbes: min(10, p.probes), seed: p.seed)
         let control = context.curvatureControl
         return try context.curvatureWork("curvature/trace") {
             let parts = subsetObjectives == nil ? 1.0 : 2.0
@@ -35,15 +36,20 @@ extension Server {
     func curvatureDensity(_ p: CurvatureDensity.Params, _ context: RequestContext) throws(RPCError) -> JSON {
         let target = try curvatureTarget(p.request, p.options)
         try checkLanczosMemory(vectors: min(p.steps, target.dimension), dimension: target.dimension)
-        let options = SpectralDensity.Options(probes: p.probes, steps: p.steps, probe: .gaussian, sigma: p.sigma,
-                                              relativeSigma: p.relativeSigma, gridPoints: p.gridPoints, seed: p.seed)
+        let options = SpectralDensity.Options(
+            probes: p.probes, steps: p.steps, probe: .gaussian, sigma: p.sigma,
+            relativeSigma: p.relativeSigma, gridPoints: p.gridPoints, seed: p.seed)
         let control = context.curvatureControl
         return try context.curvatureWork("curvature/density") {
             let r = try SpectralDensity.estimate(try target.makeOperator(), options: options, control: control)
             let result: [String: JSON] = [
-                "grid": .numbers(r.grid), "density": .numbers(r.density), "nodes": .numbers(r.nodes), "weights": .numbers(r.weights),
-                "nodesPerProbe": .array(r.nodesPerProbe.map { .int($0) }), "sigma": .number(r.sigma), "integral": .number(r.integral),
-                "negativeMass": ["fromWeights": .number(r.negativeMassFromWeights), "fromDensity": .number(r.negativeMassFromDensity)],
+                "grid": .numbers(r.grid), "density": .numbers(r.density), "nodes": .numbers(r.nodes),
+                "weights": .numbers(r.weights),
+                "nodesPerProbe": .array(r.nodesPerProbe.map { .int($0) }), "sigma": .number(r.sigma),
+                "integral": .number(r.integral),
+                "negativeMass": [
+                    "fromWeights": .number(r.negativeMassFromWeights), "fromDensity": .number(r.negativeMassFromDensity),
+                ],
                 "probes": .int(r.probes), "products": .int(r.products), "notes": .array(r.notes.map { .string($0) }),
             ]
             return .object(result.merging(target.summary) { a, _ in a })
@@ -57,14 +63,16 @@ extension Server {
         let widest = modelBlocks.map(\.range.count).max() ?? 0
         let k = min(p.largest, widest) + min(p.smallest, widest)
         try checkLanczosMemory(vectors: min(p.maxIterations ?? min(widest, max(100, 4 * k)), widest), dimension: widest)
-        let eigenOptions = Lanczos.Options(largest: p.largest, smallest: p.smallest, tolerance: p.tolerance,
-                                           maxIterations: p.maxIterations, seed: p.seed)
+        let eigenOptions = Lanczos.Options(
+            largest: p.largest, smallest: p.smallest, tolerance: p.tolerance,
+            maxIterations: p.maxIterations, seed: p.seed)
         let traceOptions = p.trace ? Hutchinson.Options(probes: p.probes, minimumProbes: min(10, p.probes), seed: p.seed) : nil
         let control = context.curvatureControl
         return try context.curvatureWork("curvature/blocks") {
             let blocks = modelBlocks.map { SaddleCurvature.ParameterBlock(name: $0.name, range: $0.range) }
-            let summaries = try BlockCurvature.summarize(try target.makeOperator(), blocks: blocks, eigenOptions: eigenOptions,
-                                                         traceOptions: traceOptions, control: control)
+            let summaries = try BlockCurvature.summarize(
+                try target.makeOperator(), blocks: blocks, eigenOptions: eigenOptions,
+                traceOptions: traceOptions, control: control)
             var products = 0
             let entries: [JSON] = zip(modelBlocks, summaries).map { block, s in
                 products += s.eigen.products + (s.trace?.products ?? 0)
@@ -80,7 +88,9 @@ extension Server {
                     "products": .int(s.eigen.products + (s.trace?.products ?? 0)),
                 ]
                 if let t = s.trace {
-                    entry["trace"] = ["estimate": .number(t.estimate), "standardError": .number(t.standardError), "probes": .int(t.probes)]
+                    entry["trace"] = [
+                        "estimate": .number(t.estimate), "standardError": .number(t.standardError), "probes": .int(t.probes),
+                    ]
                 }
                 return .object(entry)
             }

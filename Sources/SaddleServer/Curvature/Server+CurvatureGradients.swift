@@ -15,13 +15,18 @@ extension Server {
                 ["name": .string(block.name), "layer": .int(block.layer), "gradientNorm": .number(norm)]
             }
             let activations: [JSON] = s.activations.map { a in
-                ["module": .string(a.module), "layer": .int(a.layer), "activation": .string(a.activation), "units": .int(a.units),
-                 "deadFraction": a.deadFraction.map(JSON.number) ?? .null,
-                 "saturatedFraction": a.saturatedFraction.map(JSON.number) ?? .null]
+                [
+                    "module": .string(a.module), "layer": .int(a.layer), "activation": .string(a.activation),
+                    "units": .int(a.units),
+                    "deadFraction": a.deadFraction.map(JSON.number) ?? .null,
+                    "saturatedFraction": a.saturatedFraction.map(JSON.number) ?? .null,
+                ]
             }
-            return ["loss": .number(s.loss), "gradientNorm": .number(s.gradientNorm), "blocks": .array(blocks),
-                    "activations": .array(activations), "samplesUsed": .int(resolved.objective.sampleCount),
-                    "precision": .string(resolved.objective.precision.rawValue)]
+            return [
+                "loss": .number(s.loss), "gradientNorm": .number(s.gradientNorm), "blocks": .array(blocks),
+                "activations": .array(activations), "samplesUsed": .int(resolved.objective.sampleCount),
+                "precision": .string(resolved.objective.precision.rawValue),
+            ]
         }
     }
 
@@ -34,8 +39,9 @@ extension Server {
         do { indices = try p.request.samples.resolve(sampleCount: dataset.sampleCount) } catch { throw RPCError(from: error) }
         let (needed, overflow) = p.batches.multipliedReportingOverflow(by: p.batchSize)
         guard !overflow, needed <= indices.count else {
-            throw .invalidParams("`params.batches` × `params.batchSize` = \(p.batches) × \(p.batchSize) disjoint samples, but only "
-                + "\(indices.count) are selected; lower either")
+            throw .invalidParams(
+                "`params.batches` × `params.batchSize` = \(p.batches) × \(p.batchSize) disjoint samples, but only "
+                    + "\(indices.count) are selected; lower either")
         }
         var rng = SeededRandom(seed: p.seed)
         for i in stride(from: indices.count - 1, to: 0, by: -1) {
@@ -47,17 +53,20 @@ extension Server {
             for b in 0..<p.batches {
                 try control.checkCancelled()
                 let batch = Array(indices[(b * p.batchSize)..<((b + 1) * p.batchSize)])
-                let objective = try Objective(model: model, dataset: dataset, samples: .indices(batch), precision: p.request.precision)
+                let objective = try Objective(
+                    model: model, dataset: dataset, samples: .indices(batch), precision: p.request.precision)
                 gradients.append(try objective.gradient(resolved.parameters).gradient)
                 control.progress(Double(b + 1) / Double(p.batches), "gradient of batch \(b + 1) of \(p.batches)")
             }
             let s = try GradientNoise.statistics(batchGradients: gradients, batchSize: p.batchSize)
-            return ["meanGradientNorm": .number(s.meanGradientNorm), "batchGradientVariance": .number(s.batchGradientVariance),
-                    "covarianceTrace": .number(s.covarianceTrace), "simpleNoiseScale": .number(s.simpleNoiseScale),
-                    "unbiasedGradientNormSquared": .number(s.unbiasedGradientNormSquared),
-                    "meanPairwiseCosine": .number(s.meanPairwiseCosine), "signalToNoiseRatio": .number(s.signalToNoiseRatio),
-                    "batches": .int(s.batches), "batchSize": .int(s.batchSize), "samplesUsed": .int(needed),
-                    "precision": .string(p.request.precision.rawValue)]
+            return [
+                "meanGradientNorm": .number(s.meanGradientNorm), "batchGradientVariance": .number(s.batchGradientVariance),
+                "covarianceTrace": .number(s.covarianceTrace), "simpleNoiseScale": .number(s.simpleNoiseScale),
+                "unbiasedGradientNormSquared": .number(s.unbiasedGradientNormSquared),
+                "meanPairwiseCosine": .number(s.meanPairwiseCosine), "signalToNoiseRatio": .number(s.signalToNoiseRatio),
+                "batches": .int(s.batches), "batchSize": .int(s.batchSize), "samplesUsed": .int(needed),
+                "precision": .string(p.request.precision.rawValue),
+            ]
         }
     }
 
@@ -68,7 +77,8 @@ extension Server {
         switch p.vector {
         case .values(let values):
             guard values.count == target.parameterCount else {
-                throw .invalidParams("`params.vector` has \(values.count) numbers but the model has \(target.parameterCount) parameters")
+                throw .invalidParams(
+                    "`params.vector` has \(values.count) numbers but the model has \(target.parameterCount) parameters")
             }
             vector = values
         case .direction(let id):
@@ -76,7 +86,8 @@ extension Server {
         }
         return try context.curvatureWork("curvature/hvp") {
             try context.checkCancelled()
-            let op = HessianOperator(objective: target.resolved.objective, parameters: target.resolved.parameters, kind: target.kind)
+            let op = HessianOperator(
+                objective: target.resolved.objective, parameters: target.resolved.parameters, kind: target.kind)
             let product = try op.apply(vector)
             if let i = product.firstIndex(where: { !$0.isFinite }) {
                 throw CurvatureError.nonFiniteProduct(algorithm: "curvature/hvp", product: 1, index: i, value: product[i])

@@ -28,8 +28,9 @@ extension Server {
                 do { vector = try LossLandscape.filterNormalizedDirection(theta: theta, filters: filters, seed: seed) } catch {
                     throw RPCError(curvature: error)
                 }
-                let entry = workspace.addDirection(model: model.id, vector: vector,
-                                                   label: "random filter-normalized (seed \(seed))", eigenvalue: nil)
+                let entry = workspace.addDirection(
+                    model: model.id, vector: vector,
+                    label: "random filter-normalized (seed \(seed))", eigenvalue: nil)
                 ids.append(entry.id)
                 vectors.append(vector)
             }
@@ -49,8 +50,9 @@ extension Server {
                 result["losses"] = .numbers(s.losses)
                 result["centerLoss"] = .number(s.centerLoss)
             } else {
-                let s = try LossLandscape.slice2D(loss: loss, theta: theta, directions: (vectors[0], vectors[1]),
-                                                  xAxis: axis, yAxis: axis, control: control)
+                let s = try LossLandscape.slice2D(
+                    loss: loss, theta: theta, directions: (vectors[0], vectors[1]),
+                    xAxis: axis, yAxis: axis, control: control)
                 result["alphas"] = .numbers(s.alphas)
                 result["betas"] = .numbers(s.betas)
                 result["losses"] = .array(s.losses.map { .numbers($0) })

@@ -25,13 +25,15 @@ extension Server {
         do throws(DatasetError) {
             switch params.source {
             case .npy(let inputs, let targets, let classes):
-                dataset = try Dataset.loadNPY(inputs: inputs, targets: targets, name: params.name, classCount: classes, maxBytes: limit)
+                dataset = try Dataset.loadNPY(
+                    inputs: inputs, targets: targets, name: params.name, classCount: classes, maxBytes: limit)
             case .csv(let path, var options):
                 options.maxBytes = limit
                 dataset = try Dataset.loadCSV(path: path, options: options, name: params.name)
             case .idx(let images, let labels, let scale, let classes):
-                dataset = try Dataset.loadIDX(images: images, labels: labels, scaleToUnitInterval: scale,
-                                              name: params.name, classCount: classes, maxBytes: limit)
+                dataset = try Dataset.loadIDX(
+                    images: images, labels: labels, scaleToUnitInterval: scale,
+                    name: params.name, classCount: classes, maxBytes: limit)
             }
         } catch {
             throw Self.rpcError(error, limit: workspace.limits.maxDatasetBytes)
@@ -55,9 +57,10 @@ extension Server {
     static func rpcError(_ error: DatasetError, limit: Int) -> RPCError {
         switch error.kind {
         case .tooLarge:
-            return RPCError(.limitExceeded,
-                            "data-set bytes limit is \(limit): \(error.message); raise it with --max-dataset-bytes or ask for less",
-                            data: ["limit": "data-set bytes", "value": .int(Int64(limit))])
+            return RPCError(
+                .limitExceeded,
+                "data-set bytes limit is \(limit): \(error.message); raise it with --max-dataset-bytes or ask for less",
+                data: ["limit": "data-set bytes", "value": .int(Int64(limit))])
         case .invalidParameters: return .invalidParams(error.message)
         default: return .fileError(error.message)
         }

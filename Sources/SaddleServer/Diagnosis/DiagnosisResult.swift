@@ -13,11 +13,14 @@ extension Server {
         timer.lap("diagnosis")
         var members = diagnosis.json.objectValue ?? [:]
         if case .array(let recommendations)? = members["recommendations"] {
-            members["recommendations"] = .array(recommendations.map { r in
-                guard case .object(var o) = r, let id = o["id"]?.stringValue, let field = Self.recommendationFields[id] else { return r }
-                o["field"] = .string(field)
-                return .object(o)
-            })
+            members["recommendations"] = .array(
+                recommendations.map { r in
+                    guard case .object(var o) = r, let id = o["id"]?.stringValue, let field = Self.recommendationFields[id] else {
+                        return r
+                    }
+                    o["field"] = .string(field)
+                    return .object(o)
+                })
         }
         members["evidenceInput"] = evidence.json
         members["thresholds"] = thresholds.json
@@ -36,8 +39,9 @@ extension Server {
         members["lanczos"] = Self.lanczosJSON(point.lanczos)
         if let noise = point.noise { members["noise"] = Self.noiseJSON(noise) }
         if let lambdaMin = point.lanczos.smallest.first, lambdaMin < 0, let vector = point.minimumEigenvector {
-            let entry = workspace.addDirection(model: point.modelID, vector: vector,
-                                               label: "eigenvector λ=\(lambdaMin) (hessian, λ_min)", eigenvalue: lambdaMin)
+            let entry = workspace.addDirection(
+                model: point.modelID, vector: vector,
+                label: "eigenvector λ=\(lambdaMin) (hessian, λ_min)", eigenvalue: lambdaMin)
             members["negativeCurvatureDirection"] = .string(entry.id)
         }
         return members

@@ -19,8 +19,10 @@ enum EscapeLadder {
         return [1e-3, 1e-2, 1e-1, 1].map { scale * $0 }
     }
 
-    private static let halfDecades = [1e-3, 3.1622776601683794e-3, 1e-2, 3.1622776601683794e-2, 1e-1,
-                                      0.31622776601683794, 1]
+    private static let halfDecades = [
+        1e-3, 3.1622776601683794e-3, 1e-2, 3.1622776601683794e-2, 1e-1,
+        0.31622776601683794, 1,
+    ]
 
     /// A probe "found a decrease" when its best decrease exceeds `escapeDecrease` · max(1, |f(θ)|), the
     /// same test the diagnosis applies (so rounding-level changes at a minimum never count).

@@ -25,21 +25,24 @@ extension Server {
             result["direction"] = .string(entry.id)
             if let eigenvalue = entry.eigenvalue { result["eigenvalue"] = JSON.number(eigenvalue) }
         } else {
-            let options = Lanczos.Options(largest: 0, smallest: 1, tolerance: PointEvidenceOptions.lanczosTolerance,
-                                          maxIterations: params.maxIterations.map { min($0, theta.count) }, seed: 0,
-                                          computeVectors: true)
+            let options = Lanczos.Options(
+                largest: 0, smallest: 1, tolerance: PointEvidenceOptions.lanczosTolerance,
+                maxIterations: params.maxIterations.map { min($0, theta.count) }, seed: 0,
+                computeVectors: true)
             let lanczos: Lanczos.Result
             do {
-                lanczos = try Lanczos.eigen(HessianOperator(objective: resolved.objective, parameters: theta),
-                                            options: options, control: control.diagnosisStage(from: 0, to: 0.7))
+                lanczos = try Lanczos.eigen(
+                    HessianOperator(objective: resolved.objective, parameters: theta),
+                    options: options, control: control.diagnosisStage(from: 0, to: 0.7))
             } catch {
                 throw RPCError.fromDiagnosisWork(error)
             }
             guard let lambdaMin = lanczos.smallest.first, let vector = lanczos.smallestVectors.first else {
                 throw .numericalError("Lanczos returned no eigenvector")
             }
-            let entry = workspace.addDirection(model: modelID, vector: vector,
-                                               label: "eigenvector λ=\(lambdaMin) (hessian, λ_min)", eigenvalue: lambdaMin)
+            let entry = workspace.addDirection(
+                model: modelID, vector: vector,
+                label: "eigenvector λ=\(lambdaMin) (hessian, λ_min)", eigenvalue: lambdaMin)
             direction = vector
             result["direction"] = .string(entry.id)
             result["eigenvalue"] = JSON.number(lambdaMin)
@@ -49,10 +52,11 @@ extension Server {
         let probe: EscapeProbe.Result
         do {
             control.progress(0.7, "loss at \(2 * steps.count) points along the direction")
-            probe = try EscapeProbe.run(loss: { point in
-                try control.checkCancelled()
-                return try resolved.objective.loss(point)
-            }, theta: theta, direction: direction, stepSizes: steps)
+            probe = try EscapeProbe.run(
+                loss: { point in
+                    try control.checkCancelled()
+                    return try resolved.objective.loss(point)
+                }, theta: theta, direction: direction, stepSizes: steps)
         } catch {
             throw RPCError.fromDiagnosisWork(error)
         }
@@ -66,7 +70,8 @@ extension Server {
                 do throws(RunControlError) {
                     try active.training.replaceParameters(point)
                 } catch {
-                    throw .invalidState("run \(run) (training model \(modelID)) can take an escape step only while paused: \(error)")
+                    throw .invalidState(
+                        "run \(run) (training model \(modelID)) can take an escape step only while paused: \(error)")
                 }
                 result["run"] = .string(run)
             }
@@ -85,7 +90,9 @@ extension Server {
     /// The paused run of this daemon that trains `model`, or -31003 saying what to do.
     private func pausedRun(_ runId: String, model: String) throws(RPCError) -> ActiveRun {
         guard let run = runs.run(runId), run.training.status.state == .paused else {
-            throw .invalidState("model \(model) is being trained by run \(runId); pause it with run/pause (or probe without `apply`) before stepping its parameters")
+            throw .invalidState(
+                "model \(model) is being trained by run \(runId); pause it with run/pause (or probe without `apply`) before stepping its parameters"
+            )
         }
         return run
     }

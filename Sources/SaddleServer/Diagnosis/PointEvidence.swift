@@ -66,10 +66,11 @@ extension Server {
     /// Reusable by any caller that has a model and a data set (a point, a run's current parameters).
     /// `control` is checked before every product and loss evaluation; progress runs 0…1 over the stages.
     /// - Throws: ``RPCError`` (not found, bad params, cancelled, numerical errors), ready to answer.
-    func pointEvidence(model modelKey: String, dataset datasetKey: String, samples: SampleSelection = .all,
-                       precision: Precision = .double, options: PointEvidenceOptions,
-                       control: CurvatureControl = .none) throws(RPCError) -> PointEvidence
-    {
+    func pointEvidence(
+        model modelKey: String, dataset datasetKey: String, samples: SampleSelection = .all,
+        precision: Precision = .double, options: PointEvidenceOptions,
+        control: CurvatureControl = .none
+    ) throws(RPCError) -> PointEvidence {
         let modelEntry = try workspace.model(modelKey)
         let datasetEntry = try workspace.dataset(datasetKey)
         do {
@@ -79,17 +80,19 @@ extension Server {
         }
     }
 
-    private func gatherPointEvidence(_ modelEntry: Workspace.ModelEntry, _ datasetEntry: Workspace.DatasetEntry,
-                                     _ samples: SampleSelection, _ precision: Precision,
-                                     _ options: PointEvidenceOptions, _ control: CurvatureControl) throws -> PointEvidence
-    {
+    private func gatherPointEvidence(
+        _ modelEntry: Workspace.ModelEntry, _ datasetEntry: Workspace.DatasetEntry,
+        _ samples: SampleSelection, _ precision: Precision,
+        _ options: PointEvidenceOptions, _ control: CurvatureControl
+    ) throws -> PointEvidence {
         let model = modelEntry.model, dataset = datasetEntry.dataset
         let theta = model.parameters
         let objective = try Objective(model: model, dataset: dataset, samples: samples, precision: precision)
         let thresholds = options.thresholds
         var timer = StageTimer()
-        var evidence = Evidence(batchSize: options.batchSize, learningRate: options.learningRate,
-                                parameterCount: model.parameterCount)
+        var evidence = Evidence(
+            batchSize: options.batchSize, learningRate: options.learningRate,
+            parameterCount: model.parameterCount)
         let parameterNorm = Vector.norm(theta)
         let scale = max(1, parameterNorm)
 
@@ -104,12 +107,15 @@ extension Server {
         timer.lap("gradient")
 
         // 2. λ_max and λ_min from one Lanczos run.
-        let lanczosOptions = Lanczos.Options(largest: 1, smallest: 1, tolerance: PointEvidenceOptions.lanczosTolerance,
-                                             maxIterations: min(options.maxIterations ?? PointEvidenceOptions.defaultMaxIterations,
-                                                                 objective.parameterCount),
-                                             seed: 0, computeVectors: true)
-        let lanczos = try Lanczos.eigen(HessianOperator(objective: objective, parameters: theta), options: lanczosOptions,
-                                        control: control.diagnosisStage(from: 0.05, to: 0.6))
+        let lanczosOptions = Lanczos.Options(
+            largest: 1, smallest: 1, tolerance: PointEvidenceOptions.lanczosTolerance,
+            maxIterations: min(
+                options.maxIterations ?? PointEvidenceOptions.defaultMaxIterations,
+                objective.parameterCount),
+            seed: 0, computeVectors: true)
+        let lanczos = try Lanczos.eigen(
+            HessianOperator(objective: objective, parameters: theta), options: lanczosOptions,
+            control: control.diagnosisStage(from: 0.05, to: 0.6))
         let lambdaMax = lanczos.largest.first, lambdaMin = lanczos.smallest.first
         evidence.lambdaMax = lambdaMax
         evidence.lambdaMin = lambdaMin
@@ -123,14 +129,17 @@ extension Server {
             let indices = try samples.resolve(sampleCount: dataset.sampleCount)
             let batches = min(indices.count / b, PointEvidenceOptions.maxNoiseBatches)
             guard batches >= 2 else {
-                throw RPCError.invalidParams("`params.batchSize` must be at most half the \(indices.count) selected samples (gradient noise needs at least 2 disjoint batches), got \(b)")
+                throw RPCError.invalidParams(
+                    "`params.batchSize` must be at most half the \(indices.count) selected samples (gradient noise needs at least 2 disjoint batches), got \(b)"
+                )
             }
             var gradients: [[Double]] = []
             for k in 0..<batches {
                 try control.checkCancelled()
                 control.progress(0.6 + 0.1 * Double(k) / Double(batches), "gradient of batch \(k + 1) of \(batches)")
-                let batch = try Objective(model: model, dataset: dataset, samples: .indices(Array(indices[(k * b)..<((k + 1) * b)])),
-                                          precision: precision)
+                let batch = try Objective(
+                    model: model, dataset: dataset, samples: .indices(Array(indices[(k * b)..<((k + 1) * b)])),
+                    precision: precision)
                 gradients.append(try batch.gradient(theta).gradient)
             }
             let statistics = try GradientNoise.statistics(batchGradients: gradients, batchSize: b)
@@ -148,24 +157,30 @@ extension Server {
         }
         if let lambdaMin, lambdaMin < 0, let vector = minimumEigenvector {
             control.progress(0.7, "escape probe along the λ_min eigenvector")
-            evidence.escapeProbe = try EscapeProbe.run(loss: loss, theta: theta, direction: vector,
-                                                       stepSizes: EscapeLadder.decadeStepSizes(parameterNorm: parameterNorm))
+            evidence.escapeProbe = try EscapeProbe.run(
+                loss: loss, theta: theta, direction: vector,
+                stepSizes: EscapeLadder.decadeStepSizes(parameterNorm: parameterNorm))
             timer.lap("escapeProbe")
         }
 
         // 5. Perturbation probe where gradient and curvature say nothing clearly.
         let g = stats.gradientNorm, f = stats.loss
-        let smallGradient = g <= max(thresholds.smallGradientAbsolute * max(1, abs(f)),
-                                     thresholds.smallGradientRelative * (options.earlyGradNorm ?? 0))
+        let smallGradient =
+            g
+            <= max(
+                thresholds.smallGradientAbsolute * max(1, abs(f)),
+                thresholds.smallGradientRelative * (options.earlyGradNorm ?? 0))
         let s = max(abs(lambdaMax ?? 0), abs(lambdaMin ?? 0))
         let clearlyNegative = (lambdaMin ?? 0) < -thresholds.negativeCurvature * s
         if options.perturbation.enabled ?? (smallGradient && !clearlyNegative) {
             control.progress(0.8, "perturbation probe")
             let settings = options.perturbation
-            let rate = settings.learningRate
+            let rate =
+                settings.learningRate
                 ?? ((lambdaMax.map { $0 > 0 && $0.isFinite } ?? false) ? 1 / (lambdaMax ?? 1) : (options.learningRate ?? 0.1))
             evidence.perturbationProbe = try PerturbationProbe.run(
-                loss: loss, gradient: { point in
+                loss: loss,
+                gradient: { point in
                     try control.checkCancelled()
                     return try objective.gradient(point).gradient
                 }, theta: theta, radius: settings.radius ?? PointEvidenceOptions.perturbationRadius * scale,
@@ -175,9 +190,10 @@ extension Server {
         }
         if let early = options.earlyGradNorm { evidence.earlyGradNorm = early }
         control.progress(1, "evidence gathered")
-        return PointEvidence(evidence: evidence, lanczos: lanczos, minimumEigenvector: minimumEigenvector, noise: noise,
-                             timings: timer.laps, samplesUsed: objective.sampleCount, parameterNorm: parameterNorm,
-                             modelID: modelEntry.id)
+        return PointEvidence(
+            evidence: evidence, lanczos: lanczos, minimumEigenvector: minimumEigenvector, noise: noise,
+            timings: timer.laps, samplesUsed: objective.sampleCount, parameterNorm: parameterNorm,
+            modelID: modelEntry.id)
     }
 
     /// The unit-weighted share over the activation modules that report `share` (nil when none does).
@@ -212,7 +228,8 @@ extension CurvatureControl {
     /// This control with progress fractions mapped into [from, to] of the whole request.
     func diagnosisStage(from lower: Double, to upper: Double) -> CurvatureControl {
         let report = progress
-        return CurvatureControl(checkCancelled: checkCancelled,
-                                progress: { fraction, message in report(lower + (upper - lower) * fraction, message) })
+        return CurvatureControl(
+            checkCancelled: checkCancelled,
+            progress: { fraction, message in report(lower + (upper - lower) * fraction, message) })
     }
 }

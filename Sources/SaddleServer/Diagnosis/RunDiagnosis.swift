@@ -9,10 +9,11 @@ import SaddleThreads
 extension StepRecord {
     /// A step event as diagnosis history (the same quantities under the same wire names).
     init(_ event: StepEvent) {
-        self.init(step: event.step, loss: event.loss, gradNorm: event.gradNorm, learningRate: event.lr,
-                  dataWait: event.dataWaitSeconds, compute: event.computeSeconds, throughput: event.samplesPerSecond,
-                  fingerprint: event.fingerprint, labelHistogram: event.labelHistogram, epoch: event.epoch,
-                  allreduceWait: event.allreduceSeconds)
+        self.init(
+            step: event.step, loss: event.loss, gradNorm: event.gradNorm, learningRate: event.lr,
+            dataWait: event.dataWaitSeconds, compute: event.computeSeconds, throughput: event.samplesPerSecond,
+            fingerprint: event.fingerprint, labelHistogram: event.labelHistogram, epoch: event.epoch,
+            allreduceWait: event.allreduceSeconds)
     }
 }
 
@@ -29,8 +30,10 @@ extension Server {
     /// run is not training right now — the curvature evidence at the model's current parameters (the
     /// run's last parameters once it paused or ended), with the run's learning rate and batch size.
     /// `measured` (evidence measured elsewhere, e.g. curvature from PyTorch) wins over what is derived here.
-    func runDiagnosisResult(_ runId: String, options: PointEvidenceOptions, measured: Evidence? = nil,
-                            thresholds: Thresholds, control: CurvatureControl) throws(RPCError) -> [String: JSON] {
+    func runDiagnosisResult(
+        _ runId: String, options: PointEvidenceOptions, measured: Evidence? = nil,
+        thresholds: Thresholds, control: CurvatureControl
+    ) throws(RPCError) -> [String: JSON] {
         var loaded: [StepEvent]?
         let window = try runs.windows.window(runId) { () throws(RPCError) -> [StepEvent] in
             // A distributed run's windows need each rank's first and last steps only; a one-rank run is
@@ -40,8 +43,9 @@ extension Server {
             return events
         }
         if window.ranks.count >= 2 {
-            var members = distributedDiagnosisResult(window.ranks, worldSize: window.worldSize, options: options,
-                                                     measured: measured, thresholds: thresholds)
+            var members = distributedDiagnosisResult(
+                window.ranks, worldSize: window.worldSize, options: options,
+                measured: measured, thresholds: thresholds)
             members["run"] = .string(runId)
             members["step"] = .int(window.ranks.values.compactMap(\.lastStep).max() ?? 0)
             return members
@@ -54,8 +58,8 @@ extension Server {
         }
         var members: [String: JSON]
         if let entry = runEntry(runId), let model = try? workspace.model(entry.model),
-           model.trainingRun == nil || runs.run(runId)?.training.status.state == .paused,
-           let dataset = try? workspace.dataset(entry.dataset)
+            model.trainingRun == nil || runs.run(runId)?.training.status.state == .paused,
+            let dataset = try? workspace.dataset(entry.dataset)
         {
             var options = options
             options.learningRate = options.learningRate ?? history.last?.learningRate ?? entry.learningRate
@@ -82,8 +86,10 @@ extension Server {
     }
 
     /// The diagnosis of a distributed run from its per-rank windows: pure once the windows are read.
-    func distributedDiagnosisResult(_ windows: [Int: RankWindow], worldSize: Int?, options: PointEvidenceOptions,
-                                    measured: Evidence?, thresholds: Thresholds) -> [String: JSON] {
+    func distributedDiagnosisResult(
+        _ windows: [Int: RankWindow], worldSize: Int?, options: PointEvidenceOptions,
+        measured: Evidence?, thresholds: Thresholds
+    ) -> [String: JSON] {
         var evidence = Evidence()
         evidence.ranks = RankAnalysis.summarize(windows: windows, thresholds: thresholds)
         // The consensus needs the first steps (the early scale), the trend and data windows, and labels
@@ -161,8 +167,9 @@ final class RunMonitor: @unchecked Sendable {
     func finished() {
         NamedThread.start(name: "saddle.diagnose.\(runId)") { [self] in
             do {
-                let members = try server.runDiagnosisResult(runId, options: PointEvidenceOptions(), thresholds: Thresholds(),
-                                                            control: .none)
+                let members = try server.runDiagnosisResult(
+                    runId, options: PointEvidenceOptions(), thresholds: Thresholds(),
+                    control: .none)
                 send(members, step: members["step"]?.int64Value.map { Int($0) } ?? 0, final: true)
             } catch {
                 connection.logMessage(.warning, "run \(runId): the final diagnosis failed: \(error)")
@@ -171,8 +178,10 @@ final class RunMonitor: @unchecked Sendable {
     }
 
     private func send(_ members: [String: JSON], step: Int, final: Bool) {
-        connection.notify("run/diagnosis", params: [
-            "run": .string(runId), "step": .int(step), "final": .bool(final), "diagnosis": .object(members),
-        ])
+        connection.notify(
+            "run/diagnosis",
+            params: [
+                "run": .string(runId), "step": .int(step), "final": .bool(final), "diagnosis": .object(members),
+            ])
     }
 }

@@ -19,12 +19,15 @@ enum CurvatureBlocks: RPCMethod {
         var seed: UInt64
 
         init(from reader: JSONReader) throws(JSONShapeError) {
-            _ = try reader.object(allowing: ObjectiveRequest.fields.union(LanczosSettings.fields).union(
-                ["operator", "trace", "probes", "seed"]))
+            _ = try reader.object(
+                allowing: ObjectiveRequest.fields.union(LanczosSettings.fields).union(
+                    ["operator", "trace", "probes", "seed"]))
             request = try ObjectiveRequest(from: reader)
             options = try OperatorOptions(from: reader, allowSubsets: false)
             let lanczos = try LanczosSettings(from: reader, maxCount: 100)
-            (largest, smallest, tolerance, maxIterations) = (lanczos.largest, lanczos.smallest, lanczos.tolerance, lanczos.maxIterations)
+            (largest, smallest, tolerance, maxIterations) = (
+                lanczos.largest, lanczos.smallest, lanczos.tolerance, lanczos.maxIterations
+            )
             trace = try reader["trace"].bool(default: false)
             probes = try reader["probes"].int(default: 100, min: 2, max: 1_000_000)
             seed = try readSeed(reader["seed"])

@@ -18,8 +18,9 @@ enum CurvatureDensity: RPCMethod {
         var seed: UInt64
 
         init(from reader: JSONReader) throws(JSONShapeError) {
-            _ = try reader.object(allowing: ObjectiveRequest.fields.union(["operator", "block"]).union(
-                ["probes", "steps", "sigma", "relativeSigma", "gridPoints", "seed"]))
+            _ = try reader.object(
+                allowing: ObjectiveRequest.fields.union(["operator", "block"]).union(
+                    ["probes", "steps", "sigma", "relativeSigma", "gridPoints", "seed"]))
             request = try ObjectiveRequest(from: reader)
             options = try OperatorOptions(from: reader, allowSubsets: false)
             probes = try reader["probes"].int(default: 10, min: 1, max: 10_000)

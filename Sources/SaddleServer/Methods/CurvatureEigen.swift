@@ -25,20 +25,27 @@ enum CurvatureEigen: RPCMethod {
         var seed: UInt64
 
         init(from reader: JSONReader) throws(JSONShapeError) {
-            _ = try reader.object(allowing: ObjectiveRequest.fields.union(OperatorOptions.fields).union(LanczosSettings.fields).union(
-                ["method", "keepVectors", "seed"]))
+            _ = try reader.object(
+                allowing: ObjectiveRequest.fields.union(OperatorOptions.fields).union(LanczosSettings.fields).union(
+                    ["method", "keepVectors", "seed"]))
             request = try ObjectiveRequest(from: reader)
             options = try OperatorOptions(from: reader)
             let lanczos = try LanczosSettings(from: reader, maxCount: 1000)
-            (largest, smallest, tolerance, maxIterations) = (lanczos.largest, lanczos.smallest, lanczos.tolerance, lanczos.maxIterations)
+            (largest, smallest, tolerance, maxIterations) = (
+                lanczos.largest, lanczos.smallest, lanczos.tolerance, lanczos.maxIterations
+            )
             method = try reader["method"].enumCase(Method.self, default: .lanczos)
             keepVectors = try reader["keepVectors"].bool(default: false)
             seed = try readSeed(reader["seed"])
             if method == .power {
                 if largest > 1 || smallest > 1 {
-                    throw reader["method"].fail("\"power\" finds one largest and one smallest eigenvalue; use \"lanczos\" for more")
+                    throw reader["method"].fail(
+                        "\"power\" finds one largest and one smallest eigenvalue; use \"lanczos\" for more")
                 }
-                if keepVectors { throw reader["keepVectors"].fail("needs \"method\": \"lanczos\" (power iteration keeps no vectors of both ends)") }
+                if keepVectors {
+                    throw reader["keepVectors"].fail(
+                        "needs \"method\": \"lanczos\" (power iteration keeps no vectors of both ends)")
+                }
             }
         }
     }

@@ -24,7 +24,8 @@ enum CurvatureHVP: RPCMethod {
             switch (reader["vector"].isAbsent, reader["direction"].isAbsent) {
             case (false, true): vector = .values(try reader["vector"].doubles())
             case (true, false): vector = .direction(try reader["direction"].string(nonEmpty: true))
-            default: throw reader.fail("needs exactly one of `vector` (numbers, one per parameter) and `direction` (a direction id)")
+            default:
+                throw reader.fail("needs exactly one of `vector` (numbers, one per parameter) and `direction` (a direction id)")
             }
         }
     }

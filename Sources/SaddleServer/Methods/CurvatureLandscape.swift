@@ -22,7 +22,8 @@ enum CurvatureLandscape: RPCMethod {
         var seed: UInt64
 
         init(from reader: JSONReader) throws(JSONShapeError) {
-            _ = try reader.object(allowing: ObjectiveRequest.fields.union(["directions", "dimensions", "range", "points", "seed"]))
+            _ = try reader.object(
+                allowing: ObjectiveRequest.fields.union(["directions", "dimensions", "range", "points", "seed"]))
             request = try ObjectiveRequest(from: reader)
             let field = reader["directions"]
             let dimensionsGiven = try reader["dimensions"].optionalInt(min: 1, max: 2)
@@ -48,7 +49,9 @@ enum CurvatureLandscape: RPCMethod {
             } else {
                 let bounds = try range.array(minCount: 2, maxCount: 2)
                 (lower, upper) = (try bounds[0].double(), try bounds[1].double())
-                guard lower < upper else { throw range.fail("must be [lower, upper] with lower < upper, got [\(lower), \(upper)]") }
+                guard lower < upper else {
+                    throw range.fail("must be [lower, upper] with lower < upper, got [\(lower), \(upper)]")
+                }
             }
             points = try reader["points"].int(default: 21, min: 2, max: 101)
             seed = try readSeed(reader["seed"])

@@ -27,7 +27,9 @@ enum CurvatureRitz: RPCMethod {
                 throw reader["alphas"].fail("holds \(alphas.count) steps; at most \(CurvatureRitz.maxSteps) are accepted")
             }
             guard betas.count == alphas.count else {
-                throw reader["betas"].fail("must hold one coupling per step (\(alphas.count)): β_1…β_m, the last being the residual coupling; got \(betas.count)")
+                throw reader["betas"].fail(
+                    "must hold one coupling per step (\(alphas.count)): β_1…β_m, the last being the residual coupling; got \(betas.count)"
+                )
             }
             if let i = betas.firstIndex(where: { $0 < 0 }) {
                 throw reader["betas"].fail("must hold norms ≥ 0; element \(i) is \(betas[i])")

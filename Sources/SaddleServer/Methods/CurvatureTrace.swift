@@ -15,8 +15,9 @@ enum CurvatureTrace: RPCMethod {
         var seed: UInt64
 
         init(from reader: JSONReader) throws(JSONShapeError) {
-            _ = try reader.object(allowing: ObjectiveRequest.fields.union(OperatorOptions.fields).union(
-                ["probes", "targetRelativeStandardError", "seed"]))
+            _ = try reader.object(
+                allowing: ObjectiveRequest.fields.union(OperatorOptions.fields).union(
+                    ["probes", "targetRelativeStandardError", "seed"]))
             request = try ObjectiveRequest(from: reader)
             options = try OperatorOptions(from: reader)
             probes = try reader["probes"].int(default: 100, min: 2, max: 1_000_000)

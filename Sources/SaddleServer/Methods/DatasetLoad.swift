@@ -14,14 +14,17 @@ enum DatasetLoad: RPCMethod {
         var source: Source
         var name: String?
         init(from reader: JSONReader) throws(JSONShapeError) {
-            _ = try reader.object(allowing: ["format", "inputs", "targets", "path", "header", "labelColumn", "labelKind",
-                                             "delimiter", "classes", "images", "labels", "scale", "name"])
+            _ = try reader.object(allowing: [
+                "format", "inputs", "targets", "path", "header", "labelColumn", "labelKind",
+                "delimiter", "classes", "images", "labels", "scale", "name",
+            ])
             name = try reader["name"].optionalString()
             let classes = try reader["classes"].optionalInt(min: 1)
             switch try reader["format"].oneOf(["npy", "csv", "idx"]) {
             case "npy":
-                source = .npy(inputs: try reader["inputs"].string(nonEmpty: true),
-                              targets: try reader["targets"].string(nonEmpty: true), classes: classes)
+                source = .npy(
+                    inputs: try reader["inputs"].string(nonEmpty: true),
+                    targets: try reader["targets"].string(nonEmpty: true), classes: classes)
             case "csv":
                 var options = CSVOptions()
                 if !reader["header"].isAbsent { options.header = try reader["header"].bool() }
@@ -40,9 +43,10 @@ enum DatasetLoad: RPCMethod {
                 options.classCount = classes
                 source = .csv(path: try reader["path"].string(nonEmpty: true), options: options)
             default:
-                source = .idx(images: try reader["images"].string(nonEmpty: true),
-                              labels: try reader["labels"].string(nonEmpty: true),
-                              scale: try reader["scale"].bool(default: true), classes: classes)
+                source = .idx(
+                    images: try reader["images"].string(nonEmpty: true),
+                    labels: try reader["labels"].string(nonEmpty: true),
+                    scale: try reader["scale"].bool(default: true), classes: classes)
             }
         }
     }

@@ -31,16 +31,21 @@ enum Diagnose: RPCMethod {
                     throw reader["evidence"][field].fail("cannot be combined with `run`: the run's steps are its history")
                 }
                 if let first = members.keys.filter({ !Self.commonFields.contains($0) }).sorted().first {
-                    throw reader[first].fail("cannot be combined with `run` and `evidence`: give the run, the evidence measured elsewhere, and optionally `thresholds`")
+                    throw reader[first].fail(
+                        "cannot be combined with `run` and `evidence`: give the run, the evidence measured elsewhere, and optionally `thresholds`"
+                    )
                 }
-                source = .run(try reader["run"].string(nonEmpty: true), PointEvidenceOptions(thresholds: thresholds),
-                              measured: try reader["evidence"].decode(Evidence.self))
+                source = .run(
+                    try reader["run"].string(nonEmpty: true), PointEvidenceOptions(thresholds: thresholds),
+                    measured: try reader["evidence"].decode(Evidence.self))
                 return
             }
             if members["evidence"] != nil {
                 let extra = members.keys.filter { $0 != "evidence" && !Self.commonFields.contains($0) }.sorted()
                 if let first = extra.first {
-                    throw reader[first].fail("cannot be combined with `evidence`: give either `evidence` (and optionally `thresholds`) or `model` and `dataset`")
+                    throw reader[first].fail(
+                        "cannot be combined with `evidence`: give either `evidence` (and optionally `thresholds`) or `model` and `dataset`"
+                    )
                 }
                 source = .evidence(try reader["evidence"].decode(Evidence.self))
                 return
@@ -58,7 +63,9 @@ enum Diagnose: RPCMethod {
                 return
             }
             guard members["model"] != nil || members["dataset"] != nil else {
-                throw reader.fail("needs `model` and `dataset` (diagnose a point), `run` (diagnose a run) or `evidence` (diagnose measured evidence)")
+                throw reader.fail(
+                    "needs `model` and `dataset` (diagnose a point), `run` (diagnose a run) or `evidence` (diagnose measured evidence)"
+                )
             }
             source = .point(try ObjectiveRequest(from: reader), options)
         }

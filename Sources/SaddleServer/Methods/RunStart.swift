@@ -34,7 +34,8 @@ enum RunStart: RPCMethod {
                     "model", "dataset", "optimizer", "pipeline", "steps", "epochs", "seed", "precision", "name", "events",
                     "workDoneToken",
                 ])
-                source = .ids(model: try reader["model"].string(nonEmpty: true), dataset: try reader["dataset"].string(nonEmpty: true))
+                source = .ids(
+                    model: try reader["model"].string(nonEmpty: true), dataset: try reader["dataset"].string(nonEmpty: true))
                 settings = reader
             } else {
                 _ = try reader.object(allowing: ["runFile", "runFileDirectory", "events", "workDoneToken"])
@@ -44,7 +45,8 @@ enum RunStart: RPCMethod {
                 settings = file
             }
             optimizer = try settings["optimizer"].decode(OptimizerConfig.self)
-            pipeline = try settings["pipeline"].decodeIfPresent(PipelineConfig.self) ?? PipelineConfig(batchSize: Self.defaultBatchSize)
+            pipeline =
+                try settings["pipeline"].decodeIfPresent(PipelineConfig.self) ?? PipelineConfig(batchSize: Self.defaultBatchSize)
             switch (settings["steps"].isAbsent, settings["epochs"].isAbsent) {
             case (false, true): length = .steps(try settings["steps"].int(min: 1, max: 1_000_000_000))
             case (true, false): length = .epochs(try settings["epochs"].int(min: 1, max: 1_000_000))

@@ -18,12 +18,13 @@ struct ModelDescription: JSONEncodable {
             "loss": .string(model.spec.loss.rawValue),
             "source": .string(entry.source),
             "trainingRun": entry.trainingRun.map(JSON.string) ?? .null,
-            "blocks": .array(model.blocks.map { block in
-                [
-                    "name": .string(block.name), "shape": .array(block.shape.map { .int($0) }),
-                    "offset": .int(block.range.lowerBound), "count": .int(block.range.count), "layer": .int(block.layer),
-                ]
-            }),
+            "blocks": .array(
+                model.blocks.map { block in
+                    [
+                        "name": .string(block.name), "shape": .array(block.shape.map { .int($0) }),
+                        "offset": .int(block.range.lowerBound), "count": .int(block.range.count), "layer": .int(block.layer),
+                    ]
+                }),
         ]
         if includeSpec { members["spec"] = model.spec.json }
         return .object(members)

@@ -13,8 +13,9 @@ extension Server {
         table.register(ModelLoad.self, execution: .background) { params, _ in
             var model = Model(spec: params.spec)
             guard model.parameterCount <= self.workspace.limits.maxParameters else {
-                throw RPCError.limitExceeded("parameter count", value: self.workspace.limits.maxParameters,
-                                             requested: model.parameterCount, flag: "--max-parameters")
+                throw RPCError.limitExceeded(
+                    "parameter count", value: self.workspace.limits.maxParameters,
+                    requested: model.parameterCount, flag: "--max-parameters")
             }
             do {
                 try model.loadWeights(safetensorsAt: params.weights)
@@ -35,8 +36,10 @@ extension Server {
                 throw RPCError.fileError("\(error)")
             }
             let size = (try? FileManager.default.attributesOfItem(atPath: params.path)[.size] as? Int) ?? 0
-            var result: [String: JSON] = ["model": .string(entry.id), "path": .string(params.path), "bytes": .int(size),
-                                          "dtype": .string(params.dtype.rawValue)]
+            var result: [String: JSON] = [
+                "model": .string(entry.id), "path": .string(params.path), "bytes": .int(size),
+                "dtype": .string(params.dtype.rawValue),
+            ]
             if let specPath = params.specPath { result["specPath"] = .string(specPath) }
             return .object(result)
         }

@@ -26,8 +26,10 @@ final class ActiveRun: Sendable {
     /// Called by the event thread once the run has ended and its last notifications are out.
     private let onRetire: @Sendable (ActiveRun) -> Void
 
-    init(entry: RunEntry, training: AnyTrainingRun, sink: EventSink, connection: Connection, workspace: Workspace,
-         monitor: RunMonitor?, onRetire: @escaping @Sendable (ActiveRun) -> Void = { _ in }) {
+    init(
+        entry: RunEntry, training: AnyTrainingRun, sink: EventSink, connection: Connection, workspace: Workspace,
+        monitor: RunMonitor?, onRetire: @escaping @Sendable (ActiveRun) -> Void = { _ in }
+    ) {
         self.onRetire = onRetire
         self.monitor = monitor
         self.entry = entry

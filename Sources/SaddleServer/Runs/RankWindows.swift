@@ -53,8 +53,8 @@ final class RankWindows: Sendable {
             run.lastUse = state.clock
             state.runs[runId] = run
             while state.runs.count > 1,
-                  state.runs.count > Self.runLimit || state.runs.values.reduce(0, { $0 + $1.ranks.count }) > Self.rankLimit,
-                  let oldest = state.runs.min(by: { $0.value.lastUse < $1.value.lastUse })?.key, oldest != runId
+                state.runs.count > Self.runLimit || state.runs.values.reduce(0, { $0 + $1.ranks.count }) > Self.rankLimit,
+                let oldest = state.runs.min(by: { $0.value.lastUse < $1.value.lastUse })?.key, oldest != runId
             {
                 state.runs[oldest] = nil
             }

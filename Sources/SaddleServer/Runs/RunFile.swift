@@ -34,7 +34,8 @@ struct RunFile: Sendable {
         switch (data["generate"].isAbsent, data["load"].isAbsent) {
         case (false, true): self.data = .generate(try data["generate"].decode(DatasetGenerator.self))
         case (true, false): self.data = .load(try data["load"].decode(DatasetLoad.Params.self))
-        default: throw data.fail("must hold exactly one of `generate` (dataset/generate's params) or `load` (dataset/load's params)")
+        default:
+            throw data.fail("must hold exactly one of `generate` (dataset/generate's params) or `load` (dataset/load's params)")
         }
     }
 }
@@ -47,7 +48,8 @@ extension DatasetLoad.Source {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: directory).appendingPathComponent(path).path
         }
         switch self {
-        case .npy(let inputs, let targets, let classes): return .npy(inputs: resolve(inputs), targets: resolve(targets), classes: classes)
+        case .npy(let inputs, let targets, let classes):
+            return .npy(inputs: resolve(inputs), targets: resolve(targets), classes: classes)
         case .csv(let path, let options): return .csv(path: resolve(path), options: options)
         case .idx(let images, let labels, let scale, let classes):
             return .idx(images: resolve(images), labels: resolve(labels), scale: scale, classes: classes)

@@ -33,7 +33,9 @@ public final class RunRegistry: Sendable {
         let result = slot.withLock { slot -> Result<RunStore, StoreError> in
             if let slot { return slot }
             let opened: Result<RunStore, StoreError>
-            do throws(StoreError) { opened = .success(try RunStore(path: storePath ?? ":memory:")) } catch { opened = .failure(error) }
+            do throws(StoreError) { opened = .success(try RunStore(path: storePath ?? ":memory:")) } catch {
+                opened = .failure(error)
+            }
             slot = opened
             return opened
         }
@@ -57,7 +59,9 @@ public final class RunRegistry: Sendable {
 
     /// Every run this process trains or trained, oldest first.
     public var entries: [RunEntry] {
-        (active.withLock { $0.values.map(\.entry) } + retired.withLock { $0.runs.values.map(\.entry) }).sorted { $0.runId < $1.runId }
+        (active.withLock { $0.values.map(\.entry) } + retired.withLock { $0.runs.values.map(\.entry) }).sorted {
+            $0.runId < $1.runId
+        }
     }
 
     /// The final `run/status` of a run this process trained and that has ended.

@@ -24,7 +24,8 @@ extension Server {
     func runDiagnosisSteps(_ runId: String, head: Int, tail: Int) throws(RPCError) -> [StepEvent] {
         try readCommitted(runId) { store throws(StoreError) in
             let ranks = try store.ranks(runId: runId)
-            return ranks.count >= 2 ? try store.edgeSteps(runId: runId, ranks: ranks, head: head, tail: tail)
+            return ranks.count >= 2
+                ? try store.edgeSteps(runId: runId, ranks: ranks, head: head, tail: tail)
                 : try store.steps(runId: runId)
         }
     }

@@ -11,68 +11,80 @@ extension Server {
         }
         // Pause and resume change the run's control state in message order (a `run/pause` with `atStep` sent
         // before a `run/resume` has set its stop point when the resume lands) and wait on threads of their own.
-        table.register(RunPause.self, start: { params, _ in
-            let run = try self.controllableRun(params.run, action: "pause")
-            if let step = params.atStep {
-                try self.setStopPoint(run, atStep: step)
-                return (run, step)
-            }
-            switch run.training.status.state {
-            case .paused: throw RPCError.invalidState("run \(params.run) is already paused; run/resume continues it")
-            case .finished: throw self.finishedError(run, action: "pause")
-            case .created, .running: break
-            }
-            run.training.pause()
-            return (run, nil)
-        }, finish: { (started: (run: ActiveRun, atStep: Int?), context) in
-            let run = started.run
-            if let step = started.atStep { return try self.waitForStopPoint(run, atStep: step, context: context) }
-            _ = waitFor(seconds: Self.controlWaitSeconds) { run.training.status.state != .running }
-            if run.training.status.state == .paused { run.writeBack() }
-            return run.statusJSON
-        })
-        table.register(RunResume.self, start: { params, _ in
-            let run = try self.controllableRun(params.run, action: "resume")
-            switch run.training.status.state {
-            case .paused: break
-            case .finished: throw self.finishedError(run, action: "resume")
-            case .created, .running: throw RPCError.invalidState("run \(params.run) is not paused; only a paused run can be resumed")
-            }
-            let pausedAt = run.training.status.step
-            run.training.resume()
-            return (run, pausedAt)
-        }, finish: { (started: (run: ActiveRun, pausedAt: Int), _) in
-            // A resumed run takes a step before it can pause again, so a new step means it has resumed even if a
-            // stop point (`run/pause` with `atStep`) has paused it again meanwhile.
-            _ = waitFor(seconds: Self.controlWaitSeconds) {
-                let status = started.run.training.status
-                return status.state != .paused || status.step != started.pausedAt
-            }
-            return started.run.statusJSON
-        })
+        table.register(
+            RunPause.self,
+            start: { params, _ in
+                let run = try self.controllableRun(params.run, action: "pause")
+                if let step = params.atStep {
+                    try self.setStopPoint(run, atStep: step)
+                    return (run, step)
+                }
+                switch run.training.status.state {
+                case .paused: throw RPCError.invalidState("run \(params.run) is already paused; run/resume continues it")
+                case .finished: throw self.finishedError(run, action: "pause")
+                case .created, .running: break
+                }
+                run.training.pause()
+                return (run, nil)
+            },
+            finish: { (started: (run: ActiveRun, atStep: Int?), context) in
+                let run = started.run
+                if let step = started.atStep { return try self.waitForStopPoint(run, atStep: step, context: context) }
+                _ = waitFor(seconds: Self.controlWaitSeconds) { run.training.status.state != .running }
+                if run.training.status.state == .paused { run.writeBack() }
+                return run.statusJSON
+            })
+        table.register(
+            RunResume.self,
+            start: { params, _ in
+                let run = try self.controllableRun(params.run, action: "resume")
+                switch run.training.status.state {
+                case .paused: break
+                case .finished: throw self.finishedError(run, action: "resume")
+                case .created, .running:
+                    throw RPCError.invalidState("run \(params.run) is not paused; only a paused run can be resumed")
+                }
+                let pausedAt = run.training.status.step
+                run.training.resume()
+                return (run, pausedAt)
+            },
+            finish: { (started: (run: ActiveRun, pausedAt: Int), _) in
+                // A resumed run takes a step before it can pause again, so a new step means it has resumed even if a
+                // stop point (`run/pause` with `atStep`) has paused it again meanwhile.
+                _ = waitFor(seconds: Self.controlWaitSeconds) {
+                    let status = started.run.training.status
+                    return status.state != .paused || status.step != started.pausedAt
+                }
+                return started.run.statusJSON
+            })
         // A trained run's stop is signalled in message order too (after a `run/pause` or `run/resume` sent before
         // it); an ingested run's stop stays with the store, behind the thread of its own.
-        table.register(RunStop.self, start: { params, _ -> (run: ActiveRun?, id: String) in
-            guard let run = self.runs.run(params.run) else { return (nil, params.run) }
-            if run.training.status.state == .finished { throw self.finishedError(run, action: "stop") }
-            run.training.stop()
-            return (run, params.run)
-        }, finish: { (started: (run: ActiveRun?, id: String), _) in
-            if let run = started.run {
-                run.finalize()
-                return run.statusJSON
-            }
-            // An ingested run: its client says it is over.
-            let store = try self.runs.openStore()
-            let id = started.id
-            let record = try self.storedRun(id, store: store)
-            guard record.kind == .ingested else { throw self.notActiveError(record, action: "stop") }
-            guard record.state != .finished else {
-                throw RPCError.invalidState("run \(id) has already finished (\(record.finishReason ?? "stopped"))")
-            }
-            do throws(StoreError) { try store.finishRun(id: record.id, reason: .stopped) } catch { throw RPCError.storeError(error.description) }
-            return try self.storedStatus(id, store: store)
-        })
+        table.register(
+            RunStop.self,
+            start: { params, _ -> (run: ActiveRun?, id: String) in
+                guard let run = self.runs.run(params.run) else { return (nil, params.run) }
+                if run.training.status.state == .finished { throw self.finishedError(run, action: "stop") }
+                run.training.stop()
+                return (run, params.run)
+            },
+            finish: { (started: (run: ActiveRun?, id: String), _) in
+                if let run = started.run {
+                    run.finalize()
+                    return run.statusJSON
+                }
+                // An ingested run: its client says it is over.
+                let store = try self.runs.openStore()
+                let id = started.id
+                let record = try self.storedRun(id, store: store)
+                guard record.kind == .ingested else { throw self.notActiveError(record, action: "stop") }
+                guard record.state != .finished else {
+                    throw RPCError.invalidState("run \(id) has already finished (\(record.finishReason ?? "stopped"))")
+                }
+                do throws(StoreError) { try store.finishRun(id: record.id, reason: .stopped) } catch {
+                    throw RPCError.storeError(error.description)
+                }
+                return try self.storedStatus(id, store: store)
+            })
         table.register(RunStatusQuery.self) { params, _ in
             if let run = self.runs.run(params.run) { return run.statusJSON }
             if let status = self.runs.finishedStatus(params.run) { return status }
@@ -107,8 +119,10 @@ extension Server {
             let store = try self.runs.openStore()
             _ = try self.storedRun(params.run, store: store)
             do throws(StoreError) {
-                return try store.history(runId: params.run, fromStep: params.fromStep, toStep: params.toStep,
-                                         rank: params.rank, maxPoints: params.maxPoints).json
+                return try store.history(
+                    runId: params.run, fromStep: params.fromStep, toStep: params.toStep,
+                    rank: params.rank, maxPoints: params.maxPoints
+                ).json
             } catch {
                 throw RPCError.storeError(error.description)
             }
@@ -192,7 +206,9 @@ extension Server {
                 model = Model(spec: spec)
                 source = "run file"
             case .weights(let spec, let path):
-                let resolved = path.hasPrefix("/") || directory == nil ? path : URL(fileURLWithPath: directory ?? "").appendingPathComponent(path).path
+                let resolved =
+                    path.hasPrefix("/") || directory == nil
+                    ? path : URL(fileURLWithPath: directory ?? "").appendingPathComponent(path).path
                 model = Model(spec: spec)
                 do { try model.loadWeights(safetensorsAt: resolved) } catch { throw RPCError.fileError("\(error)") }
                 source = resolved
@@ -219,7 +235,9 @@ extension Server {
         let samples = dataset.dataset.sampleCount, batchSize = params.pipeline.batchSize
         let batchesPerEpoch = params.pipeline.dropLast ? samples / batchSize : (samples + batchSize - 1) / batchSize
         guard batchesPerEpoch > 0 else {
-            throw .invalidParams("`params.pipeline.batchSize` \(batchSize) exceeds the data set's \(samples) samples with dropLast; lower it or set dropLast false")
+            throw .invalidParams(
+                "`params.pipeline.batchSize` \(batchSize) exceeds the data set's \(samples) samples with dropLast; lower it or set dropLast false"
+            )
         }
         let totalSteps: Int
         switch params.length {
@@ -237,17 +255,23 @@ extension Server {
             let training: AnyTrainingRun
             switch params.precision {
             case .float:
-                training = .float(try AnyTrainingRun.make(Float.self, entry: entry, model: model.model, dataset: dataset.dataset,
-                                                          store: store, sink: sink))
+                training = .float(
+                    try AnyTrainingRun.make(
+                        Float.self, entry: entry, model: model.model, dataset: dataset.dataset,
+                        store: store, sink: sink))
             case .double:
-                training = .double(try AnyTrainingRun.make(Double.self, entry: entry, model: model.model,
-                                                           dataset: dataset.dataset, store: store, sink: sink))
+                training = .double(
+                    try AnyTrainingRun.make(
+                        Double.self, entry: entry, model: model.model,
+                        dataset: dataset.dataset, store: store, sink: sink))
             }
-            let monitor = params.diagnose
+            let monitor =
+                params.diagnose
                 ? RunMonitor(runId: id, server: self, connection: connection, learningRate: entry.learningRate) : nil
             let registry = runs
-            active = ActiveRun(entry: entry, training: training, sink: sink, connection: connection, workspace: workspace,
-                               monitor: monitor, onRetire: { registry.retire($0) })
+            active = ActiveRun(
+                entry: entry, training: training, sink: sink, connection: connection, workspace: workspace,
+                monitor: monitor, onRetire: { registry.retire($0) })
             do throws(RPCError) {
                 try runs.add(active, limit: limit)
             } catch {
@@ -278,7 +302,9 @@ extension Server {
         if let run = params.run {
             let record = try storedRun(run, store: store)
             guard record.kind == .ingested else {
-                throw .invalidState("run \(run) is trained by the daemon; run/ingest appends only to ingested runs (omit `run` and give `name` to create one)")
+                throw .invalidState(
+                    "run \(run) is trained by the daemon; run/ingest appends only to ingested runs (omit `run` and give `name` to create one)"
+                )
             }
             guard record.state != .finished else {
                 throw .invalidState("run \(run) has finished; ingest into a new run (omit `run`, give `name`)")
@@ -287,8 +313,9 @@ extension Server {
         } else {
             id = RunRegistry.newRunId()
             do {
-                try store.createRun(id: id, name: params.name ?? id, kind: .ingested,
-                                    config: ["source": "run/ingest", "name": .string(params.name ?? id)])
+                try store.createRun(
+                    id: id, name: params.name ?? id, kind: .ingested,
+                    config: ["source": "run/ingest", "name": .string(params.name ?? id)])
                 try store.updateRunState(id: id, state: .running)
             } catch {
                 throw .storeError(error.description)
@@ -323,7 +350,8 @@ extension Server {
         if record.state == .finished {
             return .invalidState("run \(record.id) has finished (\(record.finishReason ?? "unknown")); it cannot \(action)")
         }
-        return .invalidState("run \(record.id) was started by an earlier saddled process and is not training here; start a new run")
+        return .invalidState(
+            "run \(record.id) was started by an earlier saddled process and is not training here; start a new run")
     }
 
     private func finishedError(_ run: ActiveRun, action: String) -> RPCError {

@@ -47,8 +47,9 @@ extension Server {
         let model = try workspace.model(request.model)
         let dataset = try workspace.dataset(request.dataset)
         do {
-            let objective = try Objective(model: model.model, dataset: dataset.dataset, samples: request.samples,
-                                          precision: request.precision)
+            let objective = try Objective(
+                model: model.model, dataset: dataset.dataset, samples: request.samples,
+                precision: request.precision)
             return ResolvedObjective(model: model, dataset: dataset, objective: objective)
         } catch {
             throw RPCError(from: error)

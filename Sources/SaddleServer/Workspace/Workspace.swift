@@ -75,12 +75,14 @@ public final class Workspace: Sendable {
     /// Adds a model, refusing it over the parameter limit or with a name already in use.
     public func addModel(_ model: Model, name: String?, source: String) throws(RPCError) -> ModelEntry {
         guard model.parameterCount <= limits.maxParameters else {
-            throw .limitExceeded("parameter count", value: limits.maxParameters, requested: model.parameterCount,
-                                 flag: "--max-parameters")
+            throw .limitExceeded(
+                "parameter count", value: limits.maxParameters, requested: model.parameterCount,
+                flag: "--max-parameters")
         }
         return try state.withLock { s throws(RPCError) -> ModelEntry in
             if let name, s.models.values.contains(where: { $0.name == name }) {
-                throw RPCError(.invalidParams, "a model named \"\(name)\" already exists; choose another name or dispose of it first")
+                throw RPCError(
+                    .invalidParams, "a model named \"\(name)\" already exists; choose another name or dispose of it first")
             }
             try Self.checkBudget(adding: model.parameterCount * MemoryLayout<Double>.size, s, limits)
             let entry = ModelEntry(id: Self.nextID("m", &s), name: name, model: model, source: source)
@@ -98,7 +100,9 @@ public final class Workspace: Sendable {
         return found
     }
 
-    public func models() -> [ModelEntry] { state.withLock { Array($0.models.values) }.sorted { $0.id.numericOrder < $1.id.numericOrder } }
+    public func models() -> [ModelEntry] {
+        state.withLock { Array($0.models.values) }.sorted { $0.id.numericOrder < $1.id.numericOrder }
+    }
 
     /// Replaces a model's parameters (after training or an escape step).
     public func updateParameters(model id: String, _ parameters: [Double]) throws(RPCError) {
@@ -140,8 +144,9 @@ public final class Workspace: Sendable {
     public func addDataset(_ dataset: Dataset) throws(RPCError) -> DatasetEntry {
         let total = state.withLock { $0.datasets.values.reduce(0) { $0 + $1.dataset.byteSize } }
         guard total + dataset.byteSize <= limits.maxDatasetBytes else {
-            throw .limitExceeded("data-set bytes", value: limits.maxDatasetBytes, requested: total + dataset.byteSize,
-                                 flag: "--max-dataset-bytes")
+            throw .limitExceeded(
+                "data-set bytes", value: limits.maxDatasetBytes, requested: total + dataset.byteSize,
+                flag: "--max-dataset-bytes")
         }
         return try state.withLock { s throws(RPCError) -> DatasetEntry in
             try Self.checkBudget(adding: dataset.byteSize, s, limits)
@@ -159,7 +164,9 @@ public final class Workspace: Sendable {
         return found
     }
 
-    public func datasets() -> [DatasetEntry] { state.withLock { Array($0.datasets.values) }.sorted { $0.id.numericOrder < $1.id.numericOrder } }
+    public func datasets() -> [DatasetEntry] {
+        state.withLock { Array($0.datasets.values) }.sorted { $0.id.numericOrder < $1.id.numericOrder }
+    }
 
     public func disposeDataset(_ key: String) throws(RPCError) -> String {
         let entry = try dataset(key)
@@ -171,7 +178,8 @@ public final class Workspace: Sendable {
 
     public func addDirection(model: String, vector: [Double], label: String, eigenvalue: Double?) -> DirectionEntry {
         state.withLock { s in
-            let entry = DirectionEntry(id: Self.nextID("v", &s), model: model, vector: vector, label: label, eigenvalue: eigenvalue)
+            let entry = DirectionEntry(
+                id: Self.nextID("v", &s), model: model, vector: vector, label: label, eigenvalue: eigenvalue)
             s.directions[entry.id] = entry
             return entry
         }
@@ -179,7 +187,8 @@ public final class Workspace: Sendable {
 
     public func direction(_ id: String, model: String) throws(RPCError) -> DirectionEntry {
         guard let entry = state.withLock({ $0.directions[id] }) else {
-            throw .notFound("no direction \"\(id)\"; curvature/eigen with \"keepVectors\": true stores eigenvectors as directions")
+            throw .notFound(
+                "no direction \"\(id)\"; curvature/eigen with \"keepVectors\": true stores eigenvectors as directions")
         }
         guard entry.model == model else {
             throw .invalidParams("direction \(id) belongs to model \(entry.model), not \(model)")
@@ -188,7 +197,9 @@ public final class Workspace: Sendable {
     }
 
     public func directions(model: String) -> [DirectionEntry] {
-        state.withLock { s in s.directions.values.filter { $0.model == model } }.sorted { $0.id.numericOrder < $1.id.numericOrder }
+        state.withLock { s in s.directions.values.filter { $0.model == model } }.sorted {
+            $0.id.numericOrder < $1.id.numericOrder
+        }
     }
 }
 

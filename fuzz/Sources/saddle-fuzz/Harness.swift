@@ -74,7 +74,9 @@ private func checkFrames(_ output: [UInt8]) {
         decoder.feed(raw) { event in
             switch event {
             case .frame(let body):
-                do { _ = try JSON.parse(body, maxDepth: 1024) } catch { fatalError("saddled wrote a frame that is not JSON: \(error)") }
+                do { _ = try JSON.parse(body, maxDepth: 1024) } catch {
+                    fatalError("saddled wrote a frame that is not JSON: \(error)")
+                }
             case .oversized, .malformed(_):
                 fatalError("saddled wrote a malformed frame: \(event)")
             }
@@ -94,7 +96,8 @@ private func resetServer(_ fuzzServer: Server) {
     sink.take().withUnsafeBytes { raw in
         decoder.feed(raw) { event in
             guard case .frame(let body) = event, let message = try? JSON.parse(body),
-                  case .array(let runs)? = message["result"]?["runs"] else { return }
+                case .array(let runs)? = message["result"]?["runs"]
+            else { return }
             for run in runs where run["active"] == .bool(true) {
                 if case .string(let id)? = run["run"] { active.append(id) }
             }
@@ -104,10 +107,14 @@ private func resetServer(_ fuzzServer: Server) {
         frame(#"{"jsonrpc":"2.0","id":2,"method":"run/stop","params":{"run":"\#(id)"}}"#).withUnsafeBytes { admin.receive($0) }
     }
     for entry in fuzzServer.workspace.models() {
-        frame(#"{"jsonrpc":"2.0","id":3,"method":"model/dispose","params":{"model":"\#(entry.id)"}}"#).withUnsafeBytes { admin.receive($0) }
+        frame(#"{"jsonrpc":"2.0","id":3,"method":"model/dispose","params":{"model":"\#(entry.id)"}}"#).withUnsafeBytes {
+            admin.receive($0)
+        }
     }
     for entry in fuzzServer.workspace.datasets() {
-        frame(#"{"jsonrpc":"2.0","id":4,"method":"dataset/dispose","params":{"dataset":"\#(entry.id)"}}"#).withUnsafeBytes { admin.receive($0) }
+        frame(#"{"jsonrpc":"2.0","id":4,"method":"dataset/dispose","params":{"dataset":"\#(entry.id)"}}"#).withUnsafeBytes {
+            admin.receive($0)
+        }
     }
     admin.endOfInput()
 }
