@@ -24,6 +24,8 @@ public final class RunRegistry: Sendable {
     private let ingested = Mutex<[String: StepEvent]>([:])
     /// Per-rank step windows of the runs diagnosed lately (distributed runs' `diagnose`).
     let windows = RankWindows()
+    /// `run/ingest` and `run/stop` of ingested runs in arrival order.
+    let ingestOrder = IngestOrder()
 
     init(storePath: String?) { self.storePath = storePath }
 

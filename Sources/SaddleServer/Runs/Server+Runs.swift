@@ -58,23 +58,26 @@ extension Server {
                 return started.run.statusJSON
             })
         // A trained run's stop is signalled in message order too (after a `run/pause` or `run/resume` sent before
-        // it); an ingested run's stop stays with the store, behind the thread of its own.
+        // it); an ingested run's stop marks it finished once the ingests that arrived before it have answered.
         table.register(
             RunStop.self,
-            start: { params, _ -> (run: ActiveRun?, id: String) in
-                guard let run = self.runs.run(params.run) else { return (nil, params.run) }
+            start: { params, _ -> (run: ActiveRun?, id: String, barrier: Int) in
+                guard let run = self.runs.run(params.run) else {
+                    return (nil, params.run, self.runs.ingestOrder.barrier(params.run))
+                }
                 if run.training.status.state == .finished { throw self.finishedError(run, action: "stop") }
                 run.training.stop()
-                return (run, params.run)
+                return (run, params.run, 0)
             },
-            finish: { (started: (run: ActiveRun?, id: String), _) in
+            finish: { (started: (run: ActiveRun?, id: String, barrier: Int), _) in
                 if let run = started.run {
                     run.finalize()
                     return run.statusJSON
                 }
-                // An ingested run: its client says it is over.
-                let store = try self.runs.openStore()
+                // An ingested run: its client says it is over, after the ingests it sent before.
                 let id = started.id
+                self.runs.ingestOrder.wait(id, for: started.barrier)
+                let store = try self.runs.openStore()
                 let record = try self.storedRun(id, store: store)
                 guard record.kind == .ingested else { throw self.notActiveError(record, action: "stop") }
                 guard record.state != .finished else {
@@ -127,9 +130,14 @@ extension Server {
                 throw RPCError.storeError(error.description)
             }
         }
-        table.register(RunIngest.self, execution: .background) { params, _ in
-            try self.ingest(params)
-        }
+        // Ingests take a ticket on arrival, so that a later `run/stop` of the run waits for them (IngestOrder).
+        table.register(
+            RunIngest.self,
+            start: { params, _ in (params, params.run.map { ($0, self.runs.ingestOrder.begin($0)) }) },
+            finish: { (started: (params: RunIngest.Params, ticket: (run: String, number: Int)?), _) in
+                defer { if let t = started.ticket { self.runs.ingestOrder.finish(t.run, ticket: t.number) } }
+                return try self.ingest(started.params)
+            })
     }
 
     /// How long `run/pause`, `run/resume` wait for the run thread to reach the state (it does so at
@@ -297,6 +305,8 @@ extension Server {
     }
 
     private func ingest(_ params: RunIngest.Params) throws(RPCError) -> JSON {
+        let steps: [StepEvent]
+        do { steps = try params.steps() } catch { throw RPCError(from: error) }
         let store = try runs.openStore()
         let id: String
         if let run = params.run {
@@ -321,7 +331,7 @@ extension Server {
                 throw .storeError(error.description)
             }
         }
-        var events = params.steps
+        var events = steps
         if params.run == nil {  // validated before the run existed: give the events its id
             for i in events.indices { events[i].runId = id }
         }
