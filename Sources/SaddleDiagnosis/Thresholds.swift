@@ -70,170 +70,148 @@ public struct Thresholds: Sendable, Equatable {
 
     public init() {}
 
-    /// A threshold's name, default, allowed range and meaning.
-    public struct Info: Sendable, Equatable {
+    /// A threshold's name, allowed range and meaning, and the property that holds it (its default is the
+    /// property's initial value).
+    public struct Info: Sendable {
         public let name: String
-        public let defaultValue: Double
-        public let isInteger: Bool
         public let minimum: Double
         public let maximum: Double
         public let meaning: String
+        let field: Field
+
+        /// Where a threshold lives: a real or an integer property.
+        enum Field: Sendable {
+            case real(WritableKeyPath<Thresholds, Double> & Sendable)
+            case integer(WritableKeyPath<Thresholds, Int> & Sendable)
+        }
+
+        init(
+            _ name: String, real key: WritableKeyPath<Thresholds, Double> & Sendable, minimum: Double, maximum: Double,
+            meaning: String
+        ) {
+            (self.name, self.minimum, self.maximum, self.meaning, field) = (name, minimum, maximum, meaning, .real(key))
+        }
+
+        init(
+            _ name: String, integer key: WritableKeyPath<Thresholds, Int> & Sendable, minimum: Double, maximum: Double,
+            meaning: String
+        ) {
+            (self.name, self.minimum, self.maximum, self.meaning, field) = (name, minimum, maximum, meaning, .integer(key))
+        }
+
+        /// Whether the threshold takes whole numbers only.
+        public var isInteger: Bool { if case .integer = field { true } else { false } }
+        /// The threshold's default.
+        public var defaultValue: Double { Thresholds().value(field) }
     }
 
-    /// All thresholds, in a fixed order.
+    /// All thresholds, in a fixed order: the one list of names (reading, setting, JSON and the protocol go by it).
     public static let catalog: [Info] = [
         Info(
-            name: "smallGradientRelative", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: 1,
+            "smallGradientRelative", real: \.smallGradientRelative, minimum: 0, maximum: 1,
             meaning: "gradient small if ‖g‖ ≤ this × early gradient scale"),
         Info(
-            name: "smallGradientAbsolute", defaultValue: 1e-6, isInteger: false, minimum: 0, maximum: .infinity,
+            "smallGradientAbsolute", real: \.smallGradientAbsolute, minimum: 0, maximum: .infinity,
             meaning: "gradient small if ‖g‖ ≤ this × max(1, |loss|)"),
         Info(
-            name: "earlyWindow", defaultValue: 10, isInteger: true, minimum: 1, maximum: 1_000_000,
+            "earlyWindow", integer: \.earlyWindow, minimum: 1, maximum: 1_000_000,
             meaning: "first steps whose median gradient norm is the early scale"),
         Info(
-            name: "negativeCurvature", defaultValue: 1e-4, isInteger: false, minimum: 0, maximum: 1,
+            "negativeCurvature", real: \.negativeCurvature, minimum: 0, maximum: 1,
             meaning: "λ_min clearly negative if λ_min < −this × |λ|max"),
         Info(
-            name: "flatSpectrum", defaultValue: 1e-6, isInteger: false, minimum: 0, maximum: .infinity,
+            "flatSpectrum", real: \.flatSpectrum, minimum: 0, maximum: .infinity,
             meaning: "spectrum ≈ 0 if |λ|max ≤ this × max(1, |loss|)"),
         Info(
-            name: "negativeSpectralMass", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: 1,
+            "negativeSpectralMass", real: \.negativeSpectralMass, minimum: 0, maximum: 1,
             meaning: "negative curvature if the spectral mass below −tol exceeds this"),
         Info(
-            name: "escapeDecrease", defaultValue: 1e-8, isInteger: false, minimum: 0, maximum: .infinity,
+            "escapeDecrease", real: \.escapeDecrease, minimum: 0, maximum: .infinity,
             meaning: "a probe found descent if its decrease exceeds this × max(1, |loss|)"),
         Info(
-            name: "plateauWindow", defaultValue: 50, isInteger: true, minimum: 3, maximum: 1_000_000,
+            "plateauWindow", integer: \.plateauWindow, minimum: 3, maximum: 1_000_000,
             meaning: "trailing steps over which the loss trend is measured"),
         Info(
-            name: "plateauRelativeSlope", defaultValue: 0.01, isInteger: false, minimum: 0, maximum: .infinity,
+            "plateauRelativeSlope", real: \.plateauRelativeSlope, minimum: 0, maximum: .infinity,
             meaning: "loss flat if |relative change over the window| < this; falling if < −this"),
         Info(
-            name: "divergenceLossGrowth", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
+            "divergenceLossGrowth", real: \.divergenceLossGrowth, minimum: 0, maximum: .infinity,
             meaning: "sustained growth if the loss grows by more than this (relative) over the window"),
         Info(
-            name: "divergenceNormGrowth", defaultValue: 10, isInteger: false, minimum: 1, maximum: .infinity,
+            "divergenceNormGrowth", real: \.divergenceNormGrowth, minimum: 1, maximum: .infinity,
             meaning: "diverging if gradient or weight norms grow by more than this factor, loss not falling"),
         Info(
-            name: "edgeOfStability", defaultValue: 2, isInteger: false, minimum: 0, maximum: .infinity,
+            "edgeOfStability", real: \.edgeOfStability, minimum: 0, maximum: .infinity,
             meaning: "the stability bound for lr × λ_max"),
         Info(
-            name: "edgeOfStabilityBand", defaultValue: 0.1, isInteger: false, minimum: 0, maximum: 1,
+            "edgeOfStabilityBand", real: \.edgeOfStabilityBand, minimum: 0, maximum: 1,
             meaning: "edge of stability if lr × λ_max is within bound × (1 ± this) and the loss falls on average"),
         Info(
-            name: "cosineNoise", defaultValue: 0.1, isInteger: false, minimum: -1, maximum: 1,
+            "cosineNoise", real: \.cosineNoise, minimum: -1, maximum: 1,
             meaning: "noise dominates if the mean mini-batch gradient cosine is below this"),
         Info(
-            name: "noiseScale", defaultValue: 10, isInteger: false, minimum: 0, maximum: .infinity,
+            "noiseScale", real: \.noiseScale, minimum: 0, maximum: .infinity,
             meaning: "noise dominates if noise scale / batch size exceeds this"),
         Info(
-            name: "conditionNumber", defaultValue: 1e6, isInteger: false, minimum: 1, maximum: .infinity,
+            "conditionNumber", real: \.conditionNumber, minimum: 1, maximum: .infinity,
             meaning: "ill-conditioned if λ_max / λ_min (both positive) exceeds this"),
         Info(
-            name: "deadFraction", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+            "deadFraction", real: \.deadFraction, minimum: 0, maximum: 1,
             meaning: "plateau if the dead-ReLU share is at least this"),
         Info(
-            name: "saturatedFraction", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+            "saturatedFraction", real: \.saturatedFraction, minimum: 0, maximum: 1,
             meaning: "plateau if the saturated-unit share is at least this"),
         Info(
-            name: "dataWindow", defaultValue: 20, isInteger: true, minimum: 1, maximum: 1_000_000,
+            "dataWindow", integer: \.dataWindow, minimum: 1, maximum: 1_000_000,
             meaning: "trailing steps over which data-pipeline statistics are measured"),
         Info(
-            name: "dataWaitShare", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+            "dataWaitShare", real: \.dataWaitShare, minimum: 0, maximum: 1,
             meaning: "stall if the data-wait share of step time is at least this"),
         Info(
-            name: "dataWaitMinimum", defaultValue: 0.001, isInteger: false, minimum: 0, maximum: 3600,
+            "dataWaitMinimum", real: \.dataWaitMinimum, minimum: 0, maximum: 3600,
             meaning:
                 "seconds: the data-wait share counts only when steps wait at least this long on average (a tiny model's queue hand-off is no stall)"
         ),
         Info(
-            name: "throughputDrop", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+            "throughputDrop", real: \.throughputDrop, minimum: 0, maximum: 1,
             meaning: "stall if throughput dropped by at least this share (recent vs earlier)"),
         Info(
-            name: "repeatedBatchShare", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: 1,
+            "repeatedBatchShare", real: \.repeatedBatchShare, minimum: 0, maximum: 1,
             meaning: "stall if at least this share of recent batches repeat"),
         Info(
-            name: "labelEntropy", defaultValue: 0.1, isInteger: false, minimum: 0, maximum: 1,
+            "labelEntropy", real: \.labelEntropy, minimum: 0, maximum: 1,
             meaning: "stall if recent batches' mean normalized label entropy is at most this"),
         Info(
-            name: "rankImbalance", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
+            "rankImbalance", real: \.rankImbalance, minimum: 0, maximum: .infinity,
             meaning: "a rank is slow if its compute or data wait exceeds the median over ranks by this share of the median step"),
         Info(
-            name: "rankDelayMinimum", defaultValue: 0.002, isInteger: false, minimum: 0, maximum: 3600,
+            "rankDelayMinimum", real: \.rankDelayMinimum, minimum: 0, maximum: 3600,
             meaning: "seconds: a rank's excess compute or data wait counts only from this long"),
         Info(
-            name: "rankLossDeviation", defaultValue: 0.5, isInteger: false, minimum: 0, maximum: .infinity,
+            "rankLossDeviation", real: \.rankLossDeviation, minimum: 0, maximum: .infinity,
             meaning:
                 "ranks diverge if a rank's recent median loss is off the median over ranks by this (relative), and was not early"),
     ]
 
-    /// The value of the threshold `name`, or `nil` for an unknown name.
-    public subscript(name: String) -> Double? {
-        switch name {
-        case "smallGradientRelative": return smallGradientRelative
-        case "smallGradientAbsolute": return smallGradientAbsolute
-        case "earlyWindow": return Double(earlyWindow)
-        case "negativeCurvature": return negativeCurvature
-        case "flatSpectrum": return flatSpectrum
-        case "negativeSpectralMass": return negativeSpectralMass
-        case "escapeDecrease": return escapeDecrease
-        case "plateauWindow": return Double(plateauWindow)
-        case "plateauRelativeSlope": return plateauRelativeSlope
-        case "divergenceLossGrowth": return divergenceLossGrowth
-        case "divergenceNormGrowth": return divergenceNormGrowth
-        case "edgeOfStability": return edgeOfStability
-        case "edgeOfStabilityBand": return edgeOfStabilityBand
-        case "cosineNoise": return cosineNoise
-        case "noiseScale": return noiseScale
-        case "conditionNumber": return conditionNumber
-        case "deadFraction": return deadFraction
-        case "saturatedFraction": return saturatedFraction
-        case "dataWindow": return Double(dataWindow)
-        case "dataWaitShare": return dataWaitShare
-        case "dataWaitMinimum": return dataWaitMinimum
-        case "throughputDrop": return throughputDrop
-        case "repeatedBatchShare": return repeatedBatchShare
-        case "labelEntropy": return labelEntropy
-        case "rankImbalance": return rankImbalance
-        case "rankDelayMinimum": return rankDelayMinimum
-        case "rankLossDeviation": return rankLossDeviation
-        default: return nil
+    private static let byName: [String: Info] = Dictionary(uniqueKeysWithValues: catalog.map { ($0.name, $0) })
+
+    private func value(_ field: Info.Field) -> Double {
+        switch field {
+        case .real(let key): return self[keyPath: key]
+        case .integer(let key): return Double(self[keyPath: key])
         }
     }
+
+    /// The value of the threshold `name`, or `nil` for an unknown name.
+    public subscript(name: String) -> Double? { Self.byName[name].map { value($0.field) } }
 
     /// Sets the threshold `name`; returns false for an unknown name. Integer thresholds are rounded.
     @discardableResult
     public mutating func set(_ name: String, to value: Double) -> Bool {
-        switch name {
-        case "smallGradientRelative": smallGradientRelative = value
-        case "smallGradientAbsolute": smallGradientAbsolute = value
-        case "earlyWindow": earlyWindow = Int(value.rounded())
-        case "negativeCurvature": negativeCurvature = value
-        case "flatSpectrum": flatSpectrum = value
-        case "negativeSpectralMass": negativeSpectralMass = value
-        case "escapeDecrease": escapeDecrease = value
-        case "plateauWindow": plateauWindow = Int(value.rounded())
-        case "plateauRelativeSlope": plateauRelativeSlope = value
-        case "divergenceLossGrowth": divergenceLossGrowth = value
-        case "divergenceNormGrowth": divergenceNormGrowth = value
-        case "edgeOfStability": edgeOfStability = value
-        case "edgeOfStabilityBand": edgeOfStabilityBand = value
-        case "cosineNoise": cosineNoise = value
-        case "noiseScale": noiseScale = value
-        case "conditionNumber": conditionNumber = value
-        case "deadFraction": deadFraction = value
-        case "saturatedFraction": saturatedFraction = value
-        case "dataWindow": dataWindow = Int(value.rounded())
-        case "dataWaitShare": dataWaitShare = value
-        case "dataWaitMinimum": dataWaitMinimum = value
-        case "throughputDrop": throughputDrop = value
-        case "repeatedBatchShare": repeatedBatchShare = value
-        case "labelEntropy": labelEntropy = value
-        case "rankImbalance": rankImbalance = value
-        case "rankDelayMinimum": rankDelayMinimum = value
-        case "rankLossDeviation": rankLossDeviation = value
-        default: return false
+        guard let info = Self.byName[name] else { return false }
+        switch info.field {
+        case .real(let key): self[keyPath: key] = value
+        case .integer(let key): self[keyPath: key] = Int(value.rounded())
         }
         return true
     }

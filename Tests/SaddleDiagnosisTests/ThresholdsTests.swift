@@ -10,6 +10,23 @@ final class ThresholdsTests: XCTestCase {
             XCTAssertEqual(defaults[info.name], info.defaultValue, info.name)
             XCTAssertTrue(info.defaultValue >= info.minimum && info.defaultValue <= info.maximum, info.name)
         }
+        // The catalog names exactly the stored properties, and each name reaches the property of that name: set
+        // every threshold to a value of its own and read the properties back by reflection.
+        let properties = Mirror(reflecting: defaults).children.compactMap(\.label)
+        XCTAssertEqual(Set(properties), Set(Thresholds.catalog.map(\.name)))
+        var distinct = Thresholds()
+        for (i, info) in Thresholds.catalog.enumerated() {
+            XCTAssertTrue(distinct.set(info.name, to: info.isInteger ? Double(100 + i) : info.minimum + 1e-3 * Double(i + 1)))
+        }
+        for (i, info) in Thresholds.catalog.enumerated() {
+            let expected = info.isInteger ? Double(100 + i) : info.minimum + 1e-3 * Double(i + 1)
+            let stored = Mirror(reflecting: distinct).children.first { $0.label == info.name }?.value
+            let value = (stored as? Double) ?? (stored as? Int).map(Double.init)
+            XCTAssertEqual(value, expected, info.name)
+            XCTAssertEqual(distinct[info.name], expected, info.name)
+        }
+        XCTAssertFalse(distinct.set("noSuchThreshold", to: 1))
+        XCTAssertNil(distinct["noSuchThreshold"])
         // Writing and reading back gives the same thresholds.
         XCTAssertEqual(try Thresholds(from: JSONReader(defaults.json)), defaults)
         XCTAssertEqual(try Thresholds(from: JSONReader(nil)), defaults)
