@@ -9,8 +9,8 @@ extension Server {
         let target = try curvatureTarget(p.request, p.options)
         let d = target.dimension
         if p.method == .lanczos {
-            let k = min(p.largest, d) + min(p.smallest, d)
-            try checkLanczosMemory(vectors: min(p.maxIterations ?? min(d, max(100, 4 * k)), d), dimension: d)
+            let k = min(p.lanczos.largest, d) + min(p.lanczos.smallest, d)
+            try checkLanczosMemory(vectors: min(p.lanczos.maxIterations ?? min(d, max(100, 4 * k)), d), dimension: d)
         }
         let subsetObjectives = try p.options.subsets.map { s throws(RPCError) in
             try self.subsetObjectives(target, request: p.request, subsets: s)
@@ -66,7 +66,8 @@ extension Server {
 
     private func lanczosOptions(_ p: CurvatureEigen.Params, vectors: Bool) -> Lanczos.Options {
         Lanczos.Options(
-            largest: p.largest, smallest: p.smallest, tolerance: p.tolerance, maxIterations: p.maxIterations,
+            largest: p.lanczos.largest, smallest: p.lanczos.smallest, tolerance: p.lanczos.tolerance,
+            maxIterations: p.lanczos.maxIterations,
             seed: p.seed, computeVectors: vectors)
     }
 
@@ -75,7 +76,7 @@ extension Server {
         control: CurvatureControl
     ) throws -> [String: JSON] {
         let options = PowerIteration.Options(
-            count: 1, tolerance: p.tolerance, maxIterations: p.maxIterations ?? 1000,
+            count: 1, tolerance: p.lanczos.tolerance, maxIterations: p.lanczos.maxIterations ?? 1000,
             seed: p.seed, findSmallest: true)
         let r = try PowerIteration.eigen(op, options: options, control: control)
         let dominant = r.dominant[0]
@@ -87,9 +88,9 @@ extension Server {
         func entry(_ value: Double, _ converged: Bool) -> JSON { ["value": .number(value), "converged": .bool(converged)] }
         return [
             "method": "power",
-            "largest": p.largest > 0 ? [entry(largest, largestConverged)] : [],
-            "smallest": p.smallest > 0 ? [entry(smallest, smallestConverged)] : [],
-            "spectrumScale": .number(max(abs(largest), abs(smallest))), "tolerance": .number(p.tolerance),
+            "largest": p.lanczos.largest > 0 ? [entry(largest, largestConverged)] : [],
+            "smallest": p.lanczos.smallest > 0 ? [entry(smallest, smallestConverged)] : [],
+            "spectrumScale": .number(max(abs(largest), abs(smallest))), "tolerance": .number(p.lanczos.tolerance),
             "iterations": .int(r.products), "products": .int(r.products),
             "stopReason": .string(dominantConverged && shiftedConverged ? "converged" : "maxIterations"),
             "notes": [
@@ -112,23 +113,24 @@ extension Server {
             case .lanczos:
                 let r = try Lanczos.eigen(op, options: lanczosOptions(p, vectors: false), control: c)
                 smallestValues.append(r.smallest.first ?? .nan)
-                return p.largest > 0 ? r.largest[0] : r.smallest[0]
+                return p.lanczos.largest > 0 ? r.largest[0] : r.smallest[0]
             case .power:
                 let r = try PowerIteration.eigen(
                     op,
                     options: PowerIteration.Options(
-                        count: 1, tolerance: p.tolerance, maxIterations: p.maxIterations ?? 1000, seed: p.seed), control: c)
+                        count: 1, tolerance: p.lanczos.tolerance, maxIterations: p.lanczos.maxIterations ?? 1000, seed: p.seed),
+                    control: c)
                 smallestValues.append(r.smallest ?? .nan)
-                return p.largest > 0 ? (r.largest ?? .nan) : (r.smallest ?? .nan)
+                return p.lanczos.largest > 0 ? (r.largest ?? .nan) : (r.smallest ?? .nan)
             }
         }
         var members: [String: JSON] = [:]
-        if p.largest > 0 { members["largest"] = primary.json }
-        if p.smallest > 0 {
+        if p.lanczos.largest > 0 { members["largest"] = primary.json }
+        if p.lanczos.smallest > 0 {
             // Same formulas, no further products: the estimator replays the values already computed.
             var next = 0
             members["smallest"] =
-                p.largest > 0
+                p.lanczos.largest > 0
                 ? try SubsetUncertainty.estimate(operators: operators, samplesPerSubset: counts) { _, _ in
                     defer { next += 1 }
                     return smallestValues[next]

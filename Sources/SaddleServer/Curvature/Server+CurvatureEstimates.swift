@@ -61,11 +61,11 @@ extension Server {
         let target = try curvatureTarget(p.request, p.options)
         let modelBlocks = target.resolved.model.model.blocks
         let widest = modelBlocks.map(\.range.count).max() ?? 0
-        let k = min(p.largest, widest) + min(p.smallest, widest)
-        try checkLanczosMemory(vectors: min(p.maxIterations ?? min(widest, max(100, 4 * k)), widest), dimension: widest)
+        let k = min(p.lanczos.largest, widest) + min(p.lanczos.smallest, widest)
+        try checkLanczosMemory(vectors: min(p.lanczos.maxIterations ?? min(widest, max(100, 4 * k)), widest), dimension: widest)
         let eigenOptions = Lanczos.Options(
-            largest: p.largest, smallest: p.smallest, tolerance: p.tolerance,
-            maxIterations: p.maxIterations, seed: p.seed)
+            largest: p.lanczos.largest, smallest: p.lanczos.smallest, tolerance: p.lanczos.tolerance,
+            maxIterations: p.lanczos.maxIterations, seed: p.seed)
         let traceOptions = p.trace ? Hutchinson.Options(probes: p.probes, minimumProbes: min(10, p.probes), seed: p.seed) : nil
         let control = context.curvatureControl
         return try context.curvatureWork("curvature/blocks") {

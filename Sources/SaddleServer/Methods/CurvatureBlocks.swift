@@ -10,10 +10,7 @@ enum CurvatureBlocks: RPCMethod {
     struct Params: JSONDecodable {
         var request: ObjectiveRequest
         var options: OperatorOptions
-        var largest: Int
-        var smallest: Int
-        var tolerance: Double
-        var maxIterations: Int?
+        var lanczos: LanczosSettings
         var trace: Bool
         var probes: Int
         var seed: UInt64
@@ -24,10 +21,7 @@ enum CurvatureBlocks: RPCMethod {
                     ["operator", "trace", "probes", "seed"]))
             request = try ObjectiveRequest(from: reader)
             options = try OperatorOptions(from: reader, allowSubsets: false)
-            let lanczos = try LanczosSettings(from: reader, maxCount: 100)
-            (largest, smallest, tolerance, maxIterations) = (
-                lanczos.largest, lanczos.smallest, lanczos.tolerance, lanczos.maxIterations
-            )
+            lanczos = try LanczosSettings(from: reader, maxCount: 100)
             trace = try reader["trace"].bool(default: false)
             probes = try reader["probes"].int(default: 100, min: 2, max: 1_000_000)
             seed = try readSeed(reader["seed"])

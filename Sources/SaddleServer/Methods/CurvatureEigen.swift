@@ -14,12 +14,9 @@ enum CurvatureEigen: RPCMethod {
     struct Params: JSONDecodable {
         var request: ObjectiveRequest
         var options: OperatorOptions
-        var largest: Int
-        var smallest: Int
-        /// Residual tolerance relative to the spectrum's scale (Lanczos); relative change of the
-        /// Rayleigh quotient (power iteration, PyHessian's criterion).
-        var tolerance: Double
-        var maxIterations: Int?
+        /// How many eigenvalues at each end, the tolerance (relative to the spectrum's scale for Lanczos; the relative
+        /// change of the Rayleigh quotient for power iteration, PyHessian's criterion) and the iteration cap.
+        var lanczos: LanczosSettings
         var method: Method
         var keepVectors: Bool
         var seed: UInt64
@@ -30,15 +27,12 @@ enum CurvatureEigen: RPCMethod {
                     ["method", "keepVectors", "seed"]))
             request = try ObjectiveRequest(from: reader)
             options = try OperatorOptions(from: reader)
-            let lanczos = try LanczosSettings(from: reader, maxCount: 1000)
-            (largest, smallest, tolerance, maxIterations) = (
-                lanczos.largest, lanczos.smallest, lanczos.tolerance, lanczos.maxIterations
-            )
+            lanczos = try LanczosSettings(from: reader, maxCount: 1000)
             method = try reader["method"].enumCase(Method.self, default: .lanczos)
             keepVectors = try reader["keepVectors"].bool(default: false)
             seed = try readSeed(reader["seed"])
             if method == .power {
-                if largest > 1 || smallest > 1 {
+                if lanczos.largest > 1 || lanczos.smallest > 1 {
                     throw reader["method"].fail(
                         "\"power\" finds one largest and one smallest eigenvalue; use \"lanczos\" for more")
                 }
