@@ -185,6 +185,9 @@ class Client:
         try:
             return self.proc.wait(timeout=timeout)
         finally:
+            # The daemon has exited, so the reader sees the end of its output: let it finish before the stream closes
+            # under it (a readline on a closed file raises in that thread).
+            self.reader.join(timeout=timeout)
             for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
                 try:
                     stream.close()
