@@ -35,13 +35,17 @@ public final class ClientSink: ByteSink {
     /// - Parameters:
     ///   - fd: a connected socket; owned by the sink from now on.
     ///   - label: how logs name the client ("client 3").
+    ///   - threadName: the writer thread's name ("saddle.write.3").
     ///   - onClosed: called once after the descriptor is closed.
-    public init(fd: Int32, label: String, maxBacklogBytes: Int, onClosed: @escaping @Sendable () -> Void = {}) {
+    public init(
+        fd: Int32, label: String, maxBacklogBytes: Int, threadName: String = "saddle.write",
+        onClosed: @escaping @Sendable () -> Void = {}
+    ) {
         self.fd = fd
         self.label = label
         self.maxBacklogBytes = maxBacklogBytes
         self.onClosed = onClosed
-        NamedThread.start(name: "saddle.write.\(label.split(separator: " ").last ?? "")") { [self] in self.drain() }
+        NamedThread.start(name: threadName) { [self] in self.drain() }
     }
 
     /// Queues bytes for the client; false once the client is gone or was dropped. Never blocks on the peer.

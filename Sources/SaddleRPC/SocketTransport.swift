@@ -177,7 +177,9 @@ public final class SocketListener: Sendable {
             return
         }
         let label = "client \(id) (pid \(credentials.pid))"
-        let sink = ClientSink(fd: fd, label: label, maxBacklogBytes: configuration.maxBacklogBytes) { [self] in
+        let sink = ClientSink(
+            fd: fd, label: label, maxBacklogBytes: configuration.maxBacklogBytes, threadName: "saddle.write.\(id)"
+        ) { [self] in
             _ = self.clients.withLock { $0.live.remove(id) }
         }
         logToStderr("\(label) connected")

@@ -5,31 +5,34 @@ import SaddleMath
 /// otherwise allocating it without zero-filling. Indices must be in range (the caller checks).
 @inline(__always)
 func gatherRows<T: BLASScalar>(_ source: UnsafeBufferPointer<Double>, width: Int, indices: [Int], into out: inout [T]) {
-    let count = indices.count * width
-    guard count > 0, let from = source.baseAddress else {
-        out = []
-        return
-    }
-    fillReusing(&out, count: count) { gatherRows(from, width: width, indices: indices, to: $0) }
+    gather(source, count: indices.count * width, into: &out) { gatherRows($0, width: width, indices: indices, to: $1) }
 }
 
 /// Copies rows `indices` of `source` into `out` unchanged (a data set's single-precision inputs, class labels),
 /// as ``gatherRows(_:width:indices:into:)`` does for converted values.
 @inline(__always)
 func gatherSameRows<E: BitwiseCopyable>(_ source: UnsafeBufferPointer<E>, width: Int, indices: [Int], into out: inout [E]) {
-    let count = indices.count * width
-    guard count > 0, let from = source.baseAddress else {
-        out = []
-        return
-    }
-    let fill = { (to: UnsafeMutablePointer<E>) in
+    gather(source, count: indices.count * width, into: &out) { from, to in
         if width == 1 {
             for (row, i) in indices.enumerated() { (to + row).initialize(to: from[i]) }
         } else {
             for (row, i) in indices.enumerated() { (to + row * width).initialize(from: from + i * width, count: width) }
         }
     }
-    fillReusing(&out, count: count, fill)
+}
+
+/// `count` values gathered from `source` into `out` by `fill` (given the source's first element and the
+/// destination), or `out` emptied when there is nothing to gather.
+@inline(__always)
+private func gather<S, E>(
+    _ source: UnsafeBufferPointer<S>, count: Int, into out: inout [E],
+    _ fill: (UnsafePointer<S>, UnsafeMutablePointer<E>) -> Void
+) {
+    guard count > 0, let from = source.baseAddress else {
+        out = []
+        return
+    }
+    fillReusing(&out, count: count) { fill(from, $0) }
 }
 
 /// Writes `count` values into `out` with `fill`: in place when `out` already holds `count` values (and is not

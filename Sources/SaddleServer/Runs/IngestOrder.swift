@@ -19,9 +19,11 @@ final class IngestOrder: @unchecked Sendable {
     func begin(_ run: String) -> Int {
         condition.lock()
         defer { condition.unlock() }
-        let ticket = runs[run, default: Tickets()].next
-        runs[run, default: Tickets()].next += 1
-        runs[run, default: Tickets()].open.insert(ticket)
+        var tickets = runs[run, default: Tickets()]
+        let ticket = tickets.next
+        tickets.next += 1
+        tickets.open.insert(ticket)
+        runs[run] = tickets
         return ticket
     }
 
